@@ -1,0 +1,100 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace AttAnchor.Tests;
+
+/// <summary>Keeps README.md true: its code example is the code below, and its output block is what that code prints.</summary>
+public partial class ReadmeExampleTests
+{
+    /// <summary>The README's example, as the README shows it (compared with white space folded).</summary>
+    private const string ExampleSource = """
+        using AttAnchor;
+
+        // Three image patches and the three text tokens after <image>; d = 2 here, 2048 in TinyLLaVA.
+        float[] image = [1, 0,   0, 1,      -1, 0];
+        float[] text  = [0, 1,   1, 0.1f,   0, -1];
+
+        var plan = AnchorPlan.Create(text, image, dimension: 2, AttAnchorOptions.Default); // τ = 0.12
+        foreach (Anchor a in plan.Anchors)
+            Console.WriteLine($"text {a.TextIndex} -> patch {a.ImageIndex}, similarity {a.Similarity:F3}");
+        Console.WriteLine(string.Join(" ", plan.GetLayout(prefixLength: 1)));
+
+        float[] prefix = [0.5f, 0.5f];                           // the rows before <image>, e.g. BOS
+        var sequence = new float[plan.GetSequenceLength(1) * 2]; // L × d
+        var positions = new long[plan.GetSequenceLength(1)];     // 0 … L−1
+        plan.Materialize<float>(prefix, image, text, sequence);
+        plan.WritePositionIds(1, positions);
+        Console.WriteLine($"{plan.GetSequenceLength(1)} positions, {plan.InsertedCount} inserted");
+        """;
+
+    /// <summary>Runs the example, writing to <paramref name="console"/> instead of the console.</summary>
+    private static (float[] Sequence, long[] Positions) RunExample(StringBuilder console)
+    {
+        float[] image = [1, 0, 0, 1, -1, 0];
+        float[] text = [0, 1, 1, 0.1f, 0, -1];
+
+        var plan = AnchorPlan.Create(text, image, dimension: 2, AttAnchorOptions.Default);
+        foreach (Anchor a in plan.Anchors)
+        {
+            console.AppendLine(CultureInfo.InvariantCulture, $"text {a.TextIndex} -> patch {a.ImageIndex}, similarity {a.Similarity:F3}");
+        }
+
+        console.AppendLine(string.Join(" ", plan.GetLayout(prefixLength: 1)));
+
+        float[] prefix = [0.5f, 0.5f];
+        var sequence = new float[plan.GetSequenceLength(1) * 2];
+        var positions = new long[plan.GetSequenceLength(1)];
+        plan.Materialize<float>(prefix, image, text, sequence);
+        plan.WritePositionIds(1, positions);
+        console.AppendLine(CultureInfo.InvariantCulture, $"{plan.GetSequenceLength(1)} positions, {plan.InsertedCount} inserted");
+        return (sequence, positions);
+    }
+
+    [Fact]
+    public void Readme_code_example_is_the_tested_one()
+    {
+        string code = Block(ReadReadme(), "csharp");
+        Assert.Equal(Fold(ExampleSource), Fold(code));
+    }
+
+    [Fact]
+    public void Readme_output_is_what_the_example_prints()
+    {
+        var console = new StringBuilder();
+        var (sequence, positions) = RunExample(console);
+
+        Assert.Equal(Block(ReadReadme(), "text").Trim(), console.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Trim());
+        // The sequence the example materialises: P0 I0 +T1 I1 +T0 I2 T0 T1 T2.
+        Assert.Equal([0.5f, 0.5f, 1, 0, 1, 0.1f, 0, 1, 0, 1, -1, 0, 0, 1, 1, 0.1f, 0, -1], sequence);
+        Assert.Equal([0L, 1, 2, 3, 4, 5, 6, 7, 8], positions);
+    }
+
+    private static string ReadReadme()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string path = Path.Combine(dir.FullName, "README.md");
+            if (File.Exists(path) && File.Exists(Path.Combine(dir.FullName, "AttAnchor.sln")))
+            {
+                return File.ReadAllText(path);
+            }
+        }
+
+        throw new FileNotFoundException("README.md was not found above the test directory.");
+    }
+
+    /// <summary>The first fenced block of the given language under "## The core API".</summary>
+    private static string Block(string readme, string language)
+    {
+        string section = readme[readme.IndexOf("## The core API", StringComparison.Ordinal)..];
+        Match match = Regex.Match(section, $"```{language}\\n(.*?)```", RegexOptions.Singleline);
+        Assert.True(match.Success, $"README has no {language} block under \"## The core API\"");
+        return match.Groups[1].Value;
+    }
+
+    private static string Fold(string text) => WhiteSpace().Replace(text, " ").Trim();
+
+    [GeneratedRegex(@"\s+")]
+    private static partial Regex WhiteSpace();
+}
