@@ -85,16 +85,7 @@ public sealed class AnchorPlan
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is less than 1.</exception>
     /// <exception cref="ArgumentException">A span is not a whole number of rows.</exception>
     public static AnchorPlan Create(ReadOnlySpan<float> text, ReadOnlySpan<float> image, int dimension, AttAnchorOptions? options = null)
-    {
-        Shape.RequireDimension(dimension);
-        int[] all = new int[Shape.Rows(text, dimension, nameof(text), "text embeddings")];
-        for (int i = 0; i < all.Length; i++)
-        {
-            all[i] = i;
-        }
-
-        return Create(text, image, dimension, all, options);
-    }
+        => Create(text, image, dimension, AllRows(text, dimension), options);
 
     /// <summary>Plans AttAnchor with the given text rows as the candidates (see <see cref="TextCandidates.Select"/>).</summary>
     /// <param name="text">The text rows after the image placeholder, S × <paramref name="dimension"/>, row-major.</param>
@@ -131,9 +122,7 @@ public sealed class AnchorPlan
                 candidateRows = gathered.AsSpan(0, n * dimension);
             }
 
-            Anchor[] anchors = options.Direction == AnchorDirection.TextIntoImage
-                ? TextIntoImage(candidateRows, image, n, imageCount, dimension, candidates, options.Threshold)
-                : ImageIntoText(candidateRows, image, n, imageCount, dimension, candidates, options.Threshold);
+            Anchor[] anchors = FindAnchors(candidateRows, image, n, imageCount, dimension, candidates, options);
             return new AnchorPlan(options, dimension, imageCount, textCount, candidates, anchors);
         }
         finally
@@ -148,16 +137,7 @@ public sealed class AnchorPlan
     /// <summary>Plans AttAnchor on fp16 embeddings, widened to fp32 first: the same plan as on the widened values.</summary>
     /// <inheritdoc cref="Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, AttAnchorOptions?)"/>
     public static AnchorPlan Create(ReadOnlySpan<Half> text, ReadOnlySpan<Half> image, int dimension, AttAnchorOptions? options = null)
-    {
-        Shape.RequireDimension(dimension);
-        int[] all = new int[Shape.Rows(text, dimension, nameof(text), "text embeddings")];
-        for (int i = 0; i < all.Length; i++)
-        {
-            all[i] = i;
-        }
-
-        return Create(text, image, dimension, all, options);
-    }
+        => Create(text, image, dimension, AllRows(text, dimension), options);
 
     /// <summary>Plans AttAnchor on fp16 embeddings with the given candidates, widened to fp32 first.</summary>
     /// <inheritdoc cref="Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{int}, AttAnchorOptions?)"/>
@@ -254,63 +234,48 @@ public sealed class AnchorPlan
         return positions.ToArray();
     }
 
-    private static Anchor[] TextIntoImage(ReadOnlySpan<float> candidates, ReadOnlySpan<float> image, int n, int m, int d, int[] positions, float threshold)
+    /// <summary>Applies the rule to each source row (candidates or patches): its best match, if ≥ τ, becomes an anchor.</summary>
+    private static Anchor[] FindAnchors(ReadOnlySpan<float> candidates, ReadOnlySpan<float> image, int n, int m, int d, int[] positions, AttAnchorOptions options)
     {
-        var (best, similarity) = RentMatches(n);
+        bool byText = options.Direction == AnchorDirection.TextIntoImage;
+        int sources = byText ? n : m;
+        int[] best = ArrayPool<int>.Shared.Rent(sources);
+        float[] similarity = ArrayPool<float>.Shared.Rent(sources);
         try
         {
-            CrossModalSimilarity.BestMatches(candidates, image, n, m, d, byText: true, best.AsSpan(0, n), similarity.AsSpan(0, n));
+            CrossModalSimilarity.BestMatches(candidates, image, n, m, d, byText, best.AsSpan(0, sources), similarity.AsSpan(0, sources));
             var anchors = new List<Anchor>();
-            for (int c = 0; c < n; c++)
+            for (int source = 0; source < sources; source++)
             {
-                if (best[c] >= 0 && similarity[c] >= threshold)
+                if (best[source] >= 0 && similarity[source] >= options.Threshold)
                 {
-                    anchors.Add(new Anchor(AnchorDirection.TextIntoImage, c, positions[c], best[c], similarity[c]));
+                    var (text, patch) = byText ? (source, best[source]) : (best[source], source);
+                    anchors.Add(new Anchor(options.Direction, text, positions[text], patch, similarity[source]));
                 }
             }
 
-            // In prompt order already; order by patch, keeping prompt order after each patch.
-            anchors.Sort(static (a, b) => a.ImageIndex != b.ImageIndex ? a.ImageIndex.CompareTo(b.ImageIndex) : a.TextIndex.CompareTo(b.TextIndex));
+            // Sequence order: by the row each copy follows, then by source order (prompt order or image order).
+            anchors.Sort(static (a, b) => a.TargetIndex != b.TargetIndex ? a.TargetIndex.CompareTo(b.TargetIndex) : a.SourceIndex.CompareTo(b.SourceIndex));
             return [.. anchors];
         }
         finally
         {
-            ReturnMatches(best, similarity);
+            ArrayPool<int>.Shared.Return(best);
+            ArrayPool<float>.Shared.Return(similarity);
         }
     }
 
-    private static Anchor[] ImageIntoText(ReadOnlySpan<float> candidates, ReadOnlySpan<float> image, int n, int m, int d, int[] positions, float threshold)
+    /// <summary>0 … S−1: every text row is a candidate.</summary>
+    private static int[] AllRows<T>(ReadOnlySpan<T> text, int dimension)
     {
-        var (best, similarity) = RentMatches(m);
-        try
+        Shape.RequireDimension(dimension);
+        int[] all = new int[Shape.Rows(text, dimension, nameof(text), "text embeddings")];
+        for (int i = 0; i < all.Length; i++)
         {
-            CrossModalSimilarity.BestMatches(candidates, image, n, m, d, byText: false, best.AsSpan(0, m), similarity.AsSpan(0, m));
-            var anchors = new List<Anchor>();
-            for (int i = 0; i < m; i++)
-            {
-                if (best[i] >= 0 && similarity[i] >= threshold)
-                {
-                    anchors.Add(new Anchor(AnchorDirection.ImageIntoText, best[i], positions[best[i]], i, similarity[i]));
-                }
-            }
-
-            // In image order already; order by text token, keeping image order after each token.
-            anchors.Sort(static (a, b) => a.TextIndex != b.TextIndex ? a.TextIndex.CompareTo(b.TextIndex) : a.ImageIndex.CompareTo(b.ImageIndex));
-            return [.. anchors];
+            all[i] = i;
         }
-        finally
-        {
-            ReturnMatches(best, similarity);
-        }
-    }
 
-    private static (int[] Best, float[] Similarity) RentMatches(int count) =>
-        (ArrayPool<int>.Shared.Rent(count), ArrayPool<float>.Shared.Rent(count));
-
-    private static void ReturnMatches(int[] best, float[] similarity)
-    {
-        ArrayPool<int>.Shared.Return(best);
-        ArrayPool<float>.Shared.Return(similarity);
+        return all;
     }
 
     private static void RequireRows(int actual, int expected, string paramName, string what)
