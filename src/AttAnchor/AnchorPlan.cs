@@ -83,9 +83,12 @@ public sealed class AnchorPlan
     /// <param name="options">Threshold, direction and on/off; <see cref="AttAnchorOptions.Default"/> when null.</param>
     /// <returns>The plan.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="dimension"/> is less than 1.</exception>
-    /// <exception cref="ArgumentException">A span is not a whole number of rows.</exception>
+    /// <exception cref="ArgumentException">
+    /// A span is not a whole number of rows, or <paramref name="options"/> asks for
+    /// <see cref="AnchorCandidates.QuestionOnly"/>, which needs the candidate overload.
+    /// </exception>
     public static AnchorPlan Create(ReadOnlySpan<float> text, ReadOnlySpan<float> image, int dimension, AttAnchorOptions? options = null)
-        => Create(text, image, dimension, AllRows(text, dimension), options);
+        => Create(text, image, dimension, AllRows(text, dimension, options), options);
 
     /// <summary>Plans AttAnchor with the given text rows as the candidates (see <see cref="TextCandidates.Select"/>).</summary>
     /// <param name="text">The text rows after the image placeholder, S × <paramref name="dimension"/>, row-major.</param>
@@ -137,7 +140,7 @@ public sealed class AnchorPlan
     /// <summary>Plans AttAnchor on fp16 embeddings, widened to fp32 first: the same plan as on the widened values.</summary>
     /// <inheritdoc cref="Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, AttAnchorOptions?)"/>
     public static AnchorPlan Create(ReadOnlySpan<Half> text, ReadOnlySpan<Half> image, int dimension, AttAnchorOptions? options = null)
-        => Create(text, image, dimension, AllRows(text, dimension), options);
+        => Create(text, image, dimension, AllRows(text, dimension, options), options);
 
     /// <summary>Plans AttAnchor on fp16 embeddings with the given candidates, widened to fp32 first.</summary>
     /// <inheritdoc cref="Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{int}, AttAnchorOptions?)"/>
@@ -265,9 +268,17 @@ public sealed class AnchorPlan
         }
     }
 
-    /// <summary>0 … S−1: every text row is a candidate.</summary>
-    private static int[] AllRows<T>(ReadOnlySpan<T> text, int dimension)
+    /// <summary>0 … S−1: every text row is a candidate. A question-only request cannot be met without the question's rows.</summary>
+    private static int[] AllRows<T>(ReadOnlySpan<T> text, int dimension, AttAnchorOptions? options)
     {
+        if (options?.Candidates == AnchorCandidates.QuestionOnly)
+        {
+            throw new ArgumentException(
+                "The options ask for question-only candidates, but no candidate rows were given. " +
+                "Pick them with TextCandidates.Select(tokenIds, questionRange, specialIds, AnchorCandidates.QuestionOnly) and pass them to the Create overload that takes candidate positions.",
+                nameof(options));
+        }
+
         Shape.RequireDimension(dimension);
         int[] all = new int[Shape.Rows(text, dimension, nameof(text), "text embeddings")];
         for (int i = 0; i < all.Length; i++)

@@ -94,7 +94,12 @@ public sealed record AttAnchorOptions
             $"Unknown AttAnchor direction. Use {nameof(AnchorDirection.TextIntoImage)} or {nameof(AnchorDirection.ImageIntoText)}.");
     }
 
-    /// <summary>Which text tokens are candidates; <see cref="AnchorCandidates.AllText"/> by default.</summary>
+    /// <summary>
+    /// Which text tokens are candidates; <see cref="AnchorCandidates.AllText"/> by default. Pass it to
+    /// <see cref="TextCandidates.Select"/> to get the candidate rows for
+    /// <see cref="AnchorPlan.Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{int}, AttAnchorOptions?)"/>;
+    /// the overload without candidate rows takes every text row and refuses <see cref="AnchorCandidates.QuestionOnly"/>.
+    /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is not a defined <see cref="AnchorCandidates"/>.</exception>
     public AnchorCandidates Candidates
     {

@@ -56,6 +56,18 @@ public class ApiTests
     }
 
     [Fact]
+    public void Question_only_options_without_candidate_rows_are_an_error_not_a_silent_all_text_plan()
+    {
+        var options = AttAnchorOptions.Default with { Candidates = AnchorCandidates.QuestionOnly };
+        float[] rows = Rows([1, 0], [0, 1]);
+
+        var error = Assert.Throws<ArgumentException>(() => AnchorPlan.Create(rows, rows, 2, options));
+        Assert.Contains("TextCandidates.Select", error.Message);
+        Assert.Throws<ArgumentException>(() => AnchorPlan.Create([(Half)1, (Half)0], [(Half)1, (Half)0], 2, options));
+        Assert.Single(AnchorPlan.Create(rows, rows, 2, [1], options).Anchors);
+    }
+
+    [Fact]
     public void Question_range_outside_the_text_is_an_error()
     {
         var error = Assert.Throws<ArgumentOutOfRangeException>(() => TextCandidates.Select([1, 2, 3], 2..9, [], AnchorCandidates.QuestionOnly));
