@@ -146,17 +146,8 @@ public sealed class AnchorPlan
     /// <inheritdoc cref="Create(ReadOnlySpan{float}, ReadOnlySpan{float}, int, ReadOnlySpan{int}, AttAnchorOptions?)"/>
     public static AnchorPlan Create(ReadOnlySpan<Half> text, ReadOnlySpan<Half> image, int dimension, ReadOnlySpan<int> candidatePositions, AttAnchorOptions? options)
     {
-        float[] wideText = CrossModalSimilarity.Widen(text, out int textLength);
-        float[] wideImage = CrossModalSimilarity.Widen(image, out int imageLength);
-        try
-        {
-            return Create(wideText.AsSpan(0, textLength), wideImage.AsSpan(0, imageLength), dimension, candidatePositions, options);
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(wideText);
-            ArrayPool<float>.Shared.Return(wideImage);
-        }
+        using var widened = new CrossModalSimilarity.WidenedPair(text, image);
+        return Create(widened.Text, widened.Image, dimension, candidatePositions, options);
     }
 
     /// <summary>The length L of the regrouped sequence: prefix + M + text rows + inserted copies.</summary>

@@ -203,8 +203,8 @@ public static class CrossModalSimilarity
         }
     }
 
-    /// <summary>Both sides of a Half call widened to float in pooled buffers.</summary>
-    private readonly ref struct WidenedPair
+    /// <summary>Both sides of a Half call widened to float in pooled buffers, returned on dispose.</summary>
+    internal readonly ref struct WidenedPair
     {
         private readonly float[] _text;
         private readonly float[] _image;
@@ -229,7 +229,7 @@ public static class CrossModalSimilarity
     }
 
     /// <summary>Widens Half values into a pooled float buffer (its first <paramref name="length"/> values).</summary>
-    internal static float[] Widen(ReadOnlySpan<Half> values, out int length)
+    private static float[] Widen(ReadOnlySpan<Half> values, out int length)
     {
         float[] buffer = ArrayPool<float>.Shared.Rent(values.Length);
         TensorPrimitives.ConvertToSingle(values, buffer.AsSpan(0, values.Length));
