@@ -94,24 +94,4 @@ internal static class Reference
 
         return matches;
     }
-
-    /// <summary>The spec's anchors as (text index, image index) pairs, in the order the copies appear in the sequence.</summary>
-    public static List<(int Text, int Image)> Anchors(float[] candidates, float[] image, int d, float threshold, AnchorDirection direction)
-    {
-        var s = Matrix(candidates, image, d);
-        bool byText = direction == AnchorDirection.TextIntoImage;
-        Match[] matches = BestMatches(s, byText);
-        var anchors = new List<(int Text, int Image)>();
-        for (int r = 0; r < matches.Length; r++)
-        {
-            if (matches[r].Best >= 0 && matches[r].Similarity >= threshold)
-            {
-                anchors.Add(byText ? (r, matches[r].Best) : (matches[r].Best, r));
-            }
-        }
-
-        return byText
-            ? [.. anchors.OrderBy(a => a.Image).ThenBy(a => a.Text)]
-            : [.. anchors.OrderBy(a => a.Text).ThenBy(a => a.Image)];
-    }
 }
