@@ -211,10 +211,10 @@ public static class CrossModalSimilarity
 
         public WidenedPair(ReadOnlySpan<Half> text, ReadOnlySpan<Half> image)
         {
-            _text = Widen(text, out int textLength);
-            _image = Widen(image, out int imageLength);
-            Text = _text.AsSpan(0, textLength);
-            Image = _image.AsSpan(0, imageLength);
+            _text = Widen(text);
+            _image = Widen(image);
+            Text = _text.AsSpan(0, text.Length);
+            Image = _image.AsSpan(0, image.Length);
         }
 
         public ReadOnlySpan<float> Text { get; }
@@ -228,12 +228,11 @@ public static class CrossModalSimilarity
         }
     }
 
-    /// <summary>Widens Half values into a pooled float buffer (its first <paramref name="length"/> values).</summary>
-    private static float[] Widen(ReadOnlySpan<Half> values, out int length)
+    /// <summary>Widens Half values into the first <c>values.Length</c> entries of a pooled float buffer.</summary>
+    private static float[] Widen(ReadOnlySpan<Half> values)
     {
         float[] buffer = ArrayPool<float>.Shared.Rent(values.Length);
         TensorPrimitives.ConvertToSingle(values, buffer.AsSpan(0, values.Length));
-        length = values.Length;
         return buffer;
     }
 }
