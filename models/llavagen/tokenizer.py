@@ -1,0 +1,103 @@
+"""A Llama-style SentencePiece tokenizer trained here, and the prompt template split.
+
+Llama's tokenizer.model is a BPE SentencePiece model with unk/BOS/EOS at ids 0/1/2, byte
+fallback (<0x00> ... <0xFF>), identity normalisation, a dummy prefix and no whitespace
+collapsing. The model trained here has the same settings and a small vocabulary, from a corpus
+this module writes deterministically.
+"""
+import io
+import random
+
+import sentencepiece as spm
+
+SHAPES = ["circle", "square", "triangle", "star", "dog", "cat", "car", "tree", "house", "person"]
+COLORS = ["red", "green", "blue", "yellow", "black", "white", "orange", "purple"]
+WORDS = ("the a an of in on at to is are there what which how many where color shape image picture "
+         "left right top bottom middle center next behind front big small large tiny one two three "
+         "four five yes no and or with without this that it its describe show see look find count "
+         "answer question user assistant please briefly").split()
+
+
+def corpus(seed=0, lines=4000):
+    """Deterministic training text: prompts in both fixture templates, answers and filler."""
+    rng = random.Random(seed)
+    out = []
+    for i in range(lines):
+        shape, color = rng.choice(SHAPES), rng.choice(COLORS)
+        kind = i % 6
+        if kind == 0:
+            q = f"What color is the {shape}?"
+        elif kind == 1:
+            q = f"Is there a {color} {shape} in the image?"
+        elif kind == 2:
+            q = f"How many {shape}s are there?"
+        elif kind == 3:
+            q = f"What shape is {color}?"
+        elif kind == 4:
+            q = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12))).capitalize() + "."
+        else:
+            q = f"Where is the {color} {shape}? It is {rng.choice(['left', 'right', 'in the middle'])}."
+        if i % 2:
+            out.append(f"USER: \n{q}\nASSISTANT: {color.capitalize()}.")
+        else:
+            out.append(f"\nQuestion: {q}\nAnswer: {rng.choice(['Yes', 'No'])}, {rng.randint(0, 99)}.")
+    return out
+
+
+def train(vocab_size, seed=0):
+    """Returns the serialized tokenizer.model bytes (deterministic for a given vocab_size and seed)."""
+    model = io.BytesIO()
+    spm.SentencePieceTrainer.train(
+        sentence_iterator=iter(corpus(seed)),
+        model_writer=model,
+        model_type="bpe",
+        vocab_size=vocab_size,
+        character_coverage=1.0,
+        byte_fallback=True,
+        normalization_rule_name="identity",
+        add_dummy_prefix=True,
+        remove_extra_whitespaces=False,
+        split_digits=True,
+        allow_whitespace_only_pieces=True,
+        unk_id=0, bos_id=1, eos_id=2, pad_id=-1,
+        num_threads=1,
+        shuffle_input_sentence=False,
+        minloglevel=2,
+    )
+    return model.getvalue()
+
+
+class PromptTokenizer:
+    """Builds a prompt's token ids as spec/model-folder.md says.
+
+    The template is split at <image>: the text before it is encoded with BOS, the text after it
+    (with {question} filled in) on its own, without BOS, with the tokenizer's own normalisation
+    (so it gets the dummy prefix).
+    """
+
+    def __init__(self, model_bytes, template, bos_id=1):
+        self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        if template.count("<image>") != 1 or template.count("{question}") != 1:
+            raise ValueError("the prompt template must hold <image> and {question} exactly once")
+        self.template, self.bos_id = template, bos_id
+
+    def encode(self, question):
+        before, after = self.template.split("<image>")
+        prefix = [self.bos_id] + self.sp.encode(before)
+        text = self.sp.encode(after.replace("{question}", question))
+        return prefix, text
+
+    def question_range(self, question):
+        """[start, end) of the question's own tokens inside the text after <image>, found by
+        encoding the template up to and through the question (as a tokenizer would see it)."""
+        _, after = self.template.split("<image>")
+        head = after.split("{question}")[0]
+        start = len(self.sp.encode(head)) if head else 0
+        end = len(self.sp.encode(head + question))
+        return start, end
+
+    def pieces(self, ids):
+        return [self.sp.id_to_piece(i) for i in ids]
+
+    def decode(self, ids):
+        return self.sp.decode(ids)

@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""Regenerates the committed test fixtures and their PyTorch references.
+
+    /usr/bin/python3 models/make_fixtures.py            # rewrite models/fixtures/
+    /usr/bin/python3 models/make_fixtures.py --check    # regenerate into a temporary folder and
+                                                        # compare byte for byte with models/fixtures/
+
+Needs Debian's python3-torch, python3-onnx, python3-pil, python3-sentencepiece (models/README.md).
+"""
+import argparse
+import filecmp
+import os
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import torch  # noqa: E402
+
+from llavagen import arch, config, export, references, testimages, tokenizer  # noqa: E402
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VOCAB = 512
+
+
+def generate(root):
+    torch.set_num_threads(1)             # one thread: the same bits on any core count
+    image_dir = os.path.join(root, "images")
+    names = testimages.make(image_dir)
+    spm_model = tokenizer.train(VOCAB)
+    for cfg in config.FIXTURES:
+        folder = os.path.join(root, cfg.name)
+        model = arch.build(cfg)
+        export.export_folder(model, cfg, folder, spm_model)
+        ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
+        references.write(model, cfg, ptok, folder, image_dir, names, seed=cfg.seed + 1)
+        print(f"{cfg.name}: written to {os.path.relpath(folder)}")
+
+
+def compare(a, b):
+    diff = filecmp.dircmp(a, b)
+    problems = [os.path.join(a, n) for n in diff.left_only + diff.right_only + diff.funny_files]
+    _, mismatch, errors = filecmp.cmpfiles(a, b, diff.common_files, shallow=False)
+    problems += [os.path.join(a, n) for n in mismatch + errors]
+    for sub in diff.common_dirs:
+        problems += compare(os.path.join(a, sub), os.path.join(b, sub))
+    return problems
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", default=os.path.join(HERE, "fixtures"), help="where to write (default models/fixtures)")
+    parser.add_argument("--check", action="store_true", help="regenerate elsewhere and compare with --out byte for byte")
+    args = parser.parse_args()
+    if not args.check:
+        if os.path.isdir(args.out):
+            shutil.rmtree(args.out)
+        generate(args.out)
+        return 0
+    scratch = tempfile.mkdtemp()
+    try:
+        generate(scratch)
+        problems = compare(args.out, scratch)
+    finally:
+        shutil.rmtree(scratch)
+    for p in problems:
+        print(f"differs: {os.path.relpath(p)}")
+    print("fixtures regenerate byte-identically" if not problems else f"{len(problems)} files differ")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
