@@ -8,6 +8,7 @@
 Needs Debian's python3-torch, python3-onnx, python3-pil, python3-sentencepiece (models/README.md).
 """
 import argparse
+import dataclasses
 import filecmp
 import os
 import shutil
@@ -36,6 +37,17 @@ def generate(root):
         ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
         references.write(model, cfg, ptok, folder, image_dir, names, seed=cfg.seed + 1)
         print(f"{cfg.name}: written to {os.path.relpath(folder)}")
+        if cfg in config.FP16_FIXTURES:
+            # The same weights rounded to float16, exported with float16 weights, inputs and
+            # outputs; its references are the graph checks, plans and token ids (no greedy runs).
+            half = dataclasses.replace(cfg, name=cfg.name + "-fp16")
+            with torch.no_grad():
+                for p in model.parameters():
+                    p.copy_(p.half().float())
+            folder = os.path.join(root, half.name)
+            export.export_folder(model, half, folder, spm_model, dtype="fp16")
+            references.write(model, half, ptok, folder, image_dir, names, seed=cfg.seed + 1, light=True, fp16=True)
+            print(f"{half.name}: written to {os.path.relpath(folder)}")
 
 
 def compare(a, b):
