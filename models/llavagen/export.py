@@ -84,19 +84,28 @@ def decoder_args(cfg, embeds, mask, position_ids, keep, past):
     return args + [t for kv in past for t in kv]
 
 
+def _torch_export(module, args, path, **options):
+    """torch.onnx.export with the TorchScript (tracing) exporter, which torch >= 2.9 no longer
+    uses by default; this tooling was written and verified against it (torch 1.13)."""
+    import inspect
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        options["dynamo"] = False
+    torch.onnx.export(module, tuple(args), path, opset_version=OPSET, do_constant_folding=True, **options)
+
+
 def _export(module, args, path, input_names, output_names, dynamic_axes):
     """Exports with torch.onnx, consolidating any external data into one file beside the graph."""
     weight_bytes = sum(p.numel() * p.element_size() for p in module.parameters())
     with torch.no_grad():
         if weight_bytes < EXTERNAL_DATA_THRESHOLD:
-            torch.onnx.export(module, tuple(args), path, input_names=input_names, output_names=output_names,
-                              dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+            _torch_export(module, args, path, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes)
             return
         scratch = tempfile.mkdtemp(dir=os.path.dirname(os.path.abspath(path)))
         try:
             raw = os.path.join(scratch, "graph.onnx")
-            torch.onnx.export(module, tuple(args), raw, input_names=input_names, output_names=output_names,
-                              dynamic_axes=dynamic_axes, opset_version=OPSET, do_constant_folding=True)
+            _torch_export(module, args, raw, input_names=input_names, output_names=output_names,
+                          dynamic_axes=dynamic_axes)
             proto = onnx.load(raw)
             _save(proto, path, external=True)
         finally:

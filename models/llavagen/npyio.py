@@ -15,7 +15,9 @@ _ALLOWED = {np.dtype("<f4"), np.dtype("<f2"), np.dtype("<i8"), np.dtype("|u1")}
 
 
 def save(path, array):
-    array = np.ascontiguousarray(array)
+    array = np.asarray(array)
+    if not array.flags.c_contiguous:
+        array = array.copy(order="C")   # (np.ascontiguousarray would turn a 0-d array into shape (1,))
     if array.dtype not in _ALLOWED:
         raise ValueError(f"{path}: dtype {array.dtype} is not one of float32, float16, int64, uint8")
     buffer = io.BytesIO()

@@ -96,6 +96,11 @@ class PromptTokenizer:
         end = len(self.sp.encode(head + question))
         return start, end
 
+    @property
+    def size(self):
+        """The tokenizer's vocabulary size (a model's may be larger: TinyLLaVA's is 32064 over 32000)."""
+        return self.sp.get_piece_size()
+
     def pieces(self, ids):
         return [self.sp.id_to_piece(i) for i in ids]
 
