@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from llavagen import arch, config, export, references, testimages, tokenizer  # noqa: E402
+from llavagen import arch, config, export, references, tokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
@@ -96,9 +96,7 @@ def main():
     timings["export"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    image_dir = os.path.join(HERE, "fixtures", "images")
-    if not os.path.isdir(image_dir):
-        testimages.make(image_dir)
+    image_dir = os.path.join(HERE, "fixtures", "images")     # the committed test images
     ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
     references.write(model, cfg, ptok, out, image_dir, None, seed=cfg.seed + 1, light=True, fp16=args.fp16)
     timings["references"] = time.perf_counter() - start
