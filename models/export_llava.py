@@ -25,10 +25,8 @@ It always writes references/checks.json (+ tensors) for `dotnet run --project mo
 and tokenizer_check.json (the HF tokenizer's ids for a few prompts, split as the spec says).
 """
 import argparse
-import functools
 import gc
 import glob
-import inspect
 import json
 import os
 import re
@@ -459,13 +457,6 @@ def tokenizer_check(out, cfg, tok_bytes, hf_encode):
 
 # --- the run -------------------------------------------------------------------------------
 
-def _legacy_onnx_exporter():
-    """torch >= 2.9 makes torch.onnx.export use the dynamo exporter; llavagen.export is written
-    for the TorchScript one."""
-    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
-        torch.onnx.export = functools.partial(torch.onnx.export, dynamo=False)
-
-
 def clear_out(out):
     """Empties <out> when it holds only what an export writes; refuses any other non-empty folder."""
     ours = re.compile(r"attanchor\.json|tokenizer\.model|tokenizer_check\.json|references|.+\.onnx(\.data)?")
@@ -488,10 +479,7 @@ def prepare(cfg, out, tok_bytes):
 def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_encode=None):
     print(f"exporting to {out} ({'fp16' if args.fp16 else 'fp32'}) ...")
     if args.fp16:                        # the weights the float16 graphs will hold, for the references
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(p.half().float())
-    _legacy_onnx_exporter()
+        export.round_weights_to_float16(model)
     export.export_folder(model, cfg, out, tok_bytes, dtype="fp16" if args.fp16 else "fp32")
     if args.references:                  # as models/generate.py writes them for large models
         references.write(model, cfg, ptok, out, IMAGES, None, seed=1, light=True, fp16=args.fp16)

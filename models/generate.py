@@ -84,14 +84,12 @@ def main():
     start = time.perf_counter()
     model = arch.build(cfg)
     if args.fp16:
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(p.half().float())     # the weights the float16 graphs will hold
+        export.round_weights_to_float16(model)
     params = sum(p.numel() for p in model.parameters())
     timings["build"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    spm_model = tokenizer.train(512)
+    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
     export.export_folder(model, cfg, out, spm_model, dtype="fp16" if args.fp16 else "fp32")
     timings["export"] = time.perf_counter() - start
 

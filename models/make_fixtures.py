@@ -22,14 +22,13 @@ import torch  # noqa: E402
 from llavagen import arch, config, export, references, testimages, tokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-VOCAB = 512
 
 
 def generate(root):
     torch.set_num_threads(1)             # one thread: the same bits on any core count
     image_dir = os.path.join(root, "images")
     names = testimages.make(image_dir)
-    spm_model = tokenizer.train(VOCAB)
+    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
     for cfg in config.FIXTURES:
         folder = os.path.join(root, cfg.name)
         model = arch.build(cfg)
@@ -41,9 +40,7 @@ def generate(root):
             # The same weights rounded to float16, exported with float16 weights, inputs and
             # outputs; its references are the graph checks, plans and token ids (no greedy runs).
             half = dataclasses.replace(cfg, name=cfg.name + "-fp16")
-            with torch.no_grad():
-                for p in model.parameters():
-                    p.copy_(p.half().float())
+            export.round_weights_to_float16(model)
             folder = os.path.join(root, half.name)
             export.export_folder(model, half, folder, spm_model, dtype="fp16")
             references.write(model, half, ptok, folder, image_dir, names, seed=cfg.seed + 1, light=True, fp16=True)

@@ -9,7 +9,7 @@ Graphs (opset 17, one ONNX Runtime session per role):
                              past_key_values.{i}.key/.value [B, Hkv, P, hd]
                              -> logits [B, S or k, V], present.{i}.key/.value [B, Hkv, P+S, hd]
 
-Graphs over 2 GB keep their weights in one external data file beside them
+Graphs whose weights pass 1 GiB keep them in one external data file beside them
 (`<graph>.onnx.data`). With dtype="fp16" every float weight and every float input and output is
 float16; arithmetic stays float32 inside the graph (casts after the weights and inputs, before
 the outputs), so the file is half the size and a consumer must feed and read float16.
@@ -139,6 +139,15 @@ def set_output_shapes(path, shapes):
             else:
                 dim.dim_param = d
     onnx.save(proto, path)
+
+
+@torch.no_grad()
+def round_weights_to_float16(model):
+    """Rounds every weight to the nearest float16 value (kept as float32), so that PyTorch
+    references match what a dtype="fp16" export holds."""
+    for p in model.parameters():
+        p.copy_(p.half().float())
+    return model
 
 
 def to_float16_io(path):

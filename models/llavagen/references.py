@@ -234,7 +234,8 @@ def write(model, cfg, ptok, folder, image_dir, image_names, seed, light=False, f
 
     plan_images = ["square.png"] if light else ["square.png", "wide.png"]
     plan_prompts = [0] if light else [0, 1, 3]
-    image_embs = {n: _image_embeds(model, pixels[(n, mode)][1]) for n in image_names}
+    generation_images = ["square.png"] if light else ["square.png", "exif_rotated.jpg"]
+    image_embs = {n: _image_embeds(model, pixels[(n, mode)][1]) for n in {*plan_images, *generation_images}}
     text_embs = [_embed(model, p["text_ids"]) for p in prompts]
     thresholds, quarter = _thresholds(cfg, [text_embs[k] for k in plan_prompts], [image_embs[n] for n in plan_images])
     plans = []
@@ -253,7 +254,7 @@ def write(model, cfg, ptok, folder, image_dir, image_names, seed, light=False, f
         # Off, and text-into-image at the threshold that anchors about a quarter of the text
         # (wide random models have small similarities: at d = 2048 nothing reaches 0.12).
         settings = [None, {"direction": attanchor.TEXT_INTO_IMAGE, "threshold": quarter}]
-    for name in ["square.png"] if light else ["square.png", "exif_rotated.jpg"]:
+    for name in generation_images:
         for k in [0] if light else [0, 1]:
             prefix = _embed(model, prompts[k]["prefix_ids"])
             for setting in settings:

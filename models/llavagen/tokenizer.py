@@ -10,6 +10,8 @@ import random
 
 import sentencepiece as spm
 
+VOCAB_SIZE = 512   # the tokenizer every generated model here uses: 256 bytes, 3 specials, 253 pieces
+
 SHAPES = ["circle", "square", "triangle", "star", "dog", "cat", "car", "tree", "house", "person"]
 COLORS = ["red", "green", "blue", "yellow", "black", "white", "orange", "purple"]
 WORDS = ("the a an of in on at to is are there what which how many where color shape image picture "
