@@ -1,0 +1,272 @@
+using System.CommandLine;
+using System.Globalization;
+using AttAnchor.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AttAnchor.Vqa;
+
+/// <summary>
+/// The console's command line and run: parses the options of ../shared/spec/vqa-cli.md, opens the model,
+/// answers, and writes either the human-readable report or one JSON object. Every error is one line on
+/// stderr with a non-zero exit code, and nothing on stdout.
+/// </summary>
+internal static class VqaApp
+{
+    /// <summary>The committed test model the README's main command runs when no --model is given (random weights).</summary>
+    public const string DefaultModel = "models/fixtures/tiny-336-gqa";
+
+    /// <summary>Exit code for a bad command line.</summary>
+    public const int UsageError = 2;
+
+    /// <summary>Exit code for a failure while opening the model or answering.</summary>
+    public const int RunError = 1;
+
+    /// <summary>Exit code after Ctrl+C.</summary>
+    public const int Cancelled = 130;
+
+    public const string RandomWeightsNote =
+        "This is the committed test model models/fixtures/tiny-336-gqa: its weights are random, so the answer is noise. " +
+        "For real answers export TinyLLaVA with models/export_llava.py (see models/README.md) and pass its folder with --model.";
+
+    private sealed class Options
+    {
+        public readonly Option<string?> Model = new("--model") { Description = $"A model folder (attanchor.json, the .onnx graphs, tokenizer.model). Default: {DefaultModel}, the committed test model with random weights.", HelpName = "DIR" };
+        public readonly Option<string> Image = new("--image") { Description = "The image: JPEG, PNG, BMP, GIF or WebP.", Required = true, HelpName = "FILE" };
+        public readonly Option<string> Question = new("--question") { Description = "The question about the image.", Required = true, HelpName = "TEXT" };
+        public readonly Option<float?> Threshold = new("--threshold") { Description = "AttAnchor threshold τ. Default: the model's attanchor.json. 1 or more inserts nothing.", HelpName = "X" };
+        public readonly Option<string?> Direction = new("--direction") { Description = "text-into-image (copy words next to their patches) or image-into-text. Default: the model's attanchor.json (text-into-image).", HelpName = "text-into-image|image-into-text" };
+        public readonly Option<bool> NoAnchor = new("--no-anchor") { Description = "The plain LLaVA sequence, nothing inserted (same as τ ≥ 1)." };
+        public readonly Option<int> MaxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate, EOS included.", DefaultValueFactory = _ => 64, HelpName = "N" };
+        public readonly Option<float> Temperature = new("--temperature") { Description = "Sampling temperature; 0 is greedy.", DefaultValueFactory = _ => 0f, HelpName = "X" };
+        public readonly Option<int> TopK = new("--top-k") { Description = "Sample among the k most likely tokens; 0 is off.", DefaultValueFactory = _ => 0, HelpName = "N" };
+        public readonly Option<float> TopP = new("--top-p") { Description = "Sample among the most likely tokens whose probability reaches p; 1 is off.", DefaultValueFactory = _ => 1f, HelpName = "X" };
+        public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the sampler; the same seed gives the same answer.", HelpName = "N" };
+        public readonly Option<float> RepetitionPenalty = new("--repetition-penalty") { Description = "Penalise tokens already in the prompt or answer; 1 is off.", DefaultValueFactory = _ => 1f, HelpName = "X" };
+        public readonly Option<string[]> Stop = new("--stop") { Description = "Stop when the answer contains this text (repeatable).", HelpName = "TEXT" };
+        public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU, saying which.", HelpName = "cpu|cuda[:N]" };
+        public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
+        public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse images with more pixels than this, before decoding them.", DefaultValueFactory = _ => ModelImage.DefaultMaxPixels, HelpName = "N" };
+        public readonly Option<bool> Json = new("--json") { Description = "Print one JSON object instead of the human-readable report." };
+
+        public RootCommand Command()
+        {
+            var root = new RootCommand("Answers a question about an image with a LLaVA-style model exported to ONNX, with AttAnchor token regrouping.");
+            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json])
+            {
+                root.Add(option);
+            }
+
+            return root;
+        }
+    }
+
+    /// <summary>Runs the console with these arguments; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        var options = new Options();
+        RootCommand root = options.Command();
+        ParseResult parsed = root.Parse(args);
+        if (parsed.Errors.Count > 0)
+        {
+            return Fail(stderr, UsageError, $"{parsed.Errors[0].Message} Run with --help for the options.");
+        }
+
+        int code = 0;
+        root.SetAction(async (result, token) =>
+        {
+            code = await AnswerAsync(options, result, stdout, stderr, token).ConfigureAwait(false);
+        });
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        int invoked = await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
+        return invoked != 0 ? invoked : code;
+    }
+
+    private static async Task<int> AnswerAsync(Options o, ParseResult p, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        // Everything the command line says is checked before the model is opened.
+        ModelOptions modelOptions;
+        GenerationOptions generation;
+        string? modelArgument = p.GetValue(o.Model);
+        string modelFolder;
+        try
+        {
+            modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels) };
+            modelOptions = ParseDevice(p.GetValue(o.Device), modelOptions);
+            generation = new GenerationOptions
+            {
+                MaxNewTokens = p.GetValue(o.MaxNewTokens),
+                Temperature = p.GetValue(o.Temperature),
+                TopK = p.GetValue(o.TopK),
+                TopP = p.GetValue(o.TopP),
+                Seed = p.GetValue(o.Seed),
+                RepetitionPenalty = p.GetValue(o.RepetitionPenalty),
+                StopStrings = p.GetValue(o.Stop) ?? [],
+            };
+            if (p.GetValue(o.Threshold) is float t && !float.IsFinite(t))
+            {
+                throw new ArgumentException($"--threshold must be a finite number; got {t.ToString(CultureInfo.InvariantCulture)}.");
+            }
+
+            ParseDirection(p.GetValue(o.Direction));
+            modelFolder = modelArgument ?? FindDefaultModel();
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(stderr, UsageError, OptionMessage(e));
+        }
+
+        bool json = p.GetValue(o.Json);
+        string question = p.GetValue(o.Question)!;
+        try
+        {
+            long start = System.Diagnostics.Stopwatch.GetTimestamp();
+            using VisionLanguageModel model = VisionLanguageModel.Open(modelFolder, modelOptions);
+            TimeSpan open = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+
+            start = System.Diagnostics.Stopwatch.GetTimestamp();
+            ModelImage image = model.LoadImage(p.GetValue(o.Image)!);
+            TimeSpan load = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+
+            AttAnchorOptions anchoring = model.Config.Anchoring;
+            if (p.GetValue(o.Threshold) is float threshold)
+            {
+                anchoring = anchoring with { Threshold = threshold };
+            }
+
+            if (ParseDirection(p.GetValue(o.Direction)) is AnchorDirection direction)
+            {
+                anchoring = anchoring with { Direction = direction };
+            }
+
+            if (p.GetValue(o.NoAnchor))
+            {
+                anchoring = anchoring with { Enabled = false };
+            }
+
+            generation = generation with { Anchoring = anchoring };
+            string? note = modelArgument is null ? RandomWeightsNote : null;
+            AnswerStream answer = model.Answer(image, question, generation);
+            var report = new Report(model, modelFolder, question, note, open, load);
+            if (json)
+            {
+                await foreach (string _ in answer.WithCancellation(cancellationToken).ConfigureAwait(false))
+                {
+                }
+
+                report.WriteJson(stdout, answer.Result);
+            }
+            else
+            {
+                await report.WriteHumanAsync(stdout, answer, cancellationToken).ConfigureAwait(false);
+            }
+
+            return 0;
+        }
+        catch (OperationCanceledException)
+        {
+            return Fail(stderr, Cancelled, "Cancelled.");
+        }
+        catch (ArgumentException e)
+        {
+            return Fail(stderr, UsageError, OptionMessage(e));
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or OnnxRuntimeException)
+        {
+            return Fail(stderr, RunError, e.Message);
+        }
+    }
+
+    /// <summary>One line on stderr; nothing on stdout.</summary>
+    private static int Fail(TextWriter stderr, int code, string message)
+    {
+        stderr.WriteLine($"error: {OneLine(message)}");
+        return code;
+    }
+
+    private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+
+    /// <summary>An option error's message without .NET's "(Parameter 'x')" tail, naming the console's option where it differs.</summary>
+    private static string OptionMessage(ArgumentException e)
+    {
+        string message = e.Message;
+        int tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
+        if (tail >= 0)
+        {
+            message = message[..tail];
+        }
+
+        int actual = message.IndexOf("\nActual value was", StringComparison.Ordinal);
+        if (actual >= 0)
+        {
+            message = message[..actual];
+        }
+
+        return e.ParamName switch
+        {
+            nameof(GenerationOptions.MaxNewTokens) => $"--max-new-tokens: {message}",
+            nameof(GenerationOptions.Temperature) => $"--temperature: {message}",
+            nameof(GenerationOptions.TopK) => $"--top-k: {message}",
+            nameof(GenerationOptions.TopP) => $"--top-p: {message}",
+            nameof(GenerationOptions.RepetitionPenalty) => $"--repetition-penalty: {message}",
+            nameof(GenerationOptions.StopStrings) => $"--stop: {message}",
+            nameof(ModelOptions.IntraOpThreads) => $"--threads: {message}",
+            nameof(ModelOptions.MaxImagePixels) => $"--max-pixels: {message}",
+            nameof(ModelOptions.CudaDeviceId) => $"--device: {message}",
+            _ => message,
+        };
+    }
+
+    private static ModelOptions ParseDevice(string? device, ModelOptions options)
+    {
+        if (device is null)
+        {
+            return options;
+        }
+
+        if (device.Equals("cpu", StringComparison.OrdinalIgnoreCase))
+        {
+            return options with { Device = DevicePreference.Cpu };
+        }
+
+        if (device.Equals("cuda", StringComparison.OrdinalIgnoreCase))
+        {
+            return options with { Device = DevicePreference.Cuda };
+        }
+
+        if (device.StartsWith("cuda:", StringComparison.OrdinalIgnoreCase)
+            && int.TryParse(device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out int id))
+        {
+            return options with { Device = DevicePreference.Cuda, CudaDeviceId = id };
+        }
+
+        throw new ArgumentException($"--device must be cpu, cuda or cuda:N (N a device number); got '{device}'.");
+    }
+
+    private static AnchorDirection? ParseDirection(string? direction) => direction switch
+    {
+        null => null,
+        "text-into-image" or "text_into_image" => AnchorDirection.TextIntoImage,
+        "image-into-text" or "image_into_text" => AnchorDirection.ImageIntoText,
+        _ => throw new ArgumentException($"--direction must be text-into-image or image-into-text; got '{direction}'."),
+    };
+
+    /// <summary>The committed test model: under the current folder, else above the program's own folder (it runs from inside the repository).</summary>
+    private static string FindDefaultModel()
+    {
+        if (Directory.Exists(DefaultModel))
+        {
+            return DefaultModel;
+        }
+
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            string candidate = Path.Combine(dir.FullName, DefaultModel);
+            if (Directory.Exists(candidate))
+            {
+                return Path.GetRelativePath(Directory.GetCurrentDirectory(), candidate);
+            }
+        }
+
+        throw new ArgumentException($"No --model given and the default test model {DefaultModel} was not found from {Directory.GetCurrentDirectory()}; run from the repository or pass --model DIR.");
+    }
+}

@@ -1,0 +1,375 @@
+using System.Globalization;
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace AttAnchor.OnnxRuntime;
+
+/// <summary>
+/// Turns the token ids of a generation into text as they arrive, for a Llama-family SentencePiece
+/// model: the pieces returned by <see cref="Append"/> and <see cref="Flush"/>, concatenated, equal
+/// what SentencePiece's <c>decode(ids)</c> returns for the whole sequence.
+/// </summary>
+/// <remarks>
+/// <para>
+/// It follows sentencepiece's <c>SentencePieceProcessor::Decode</c> (checked against the Python
+/// package 0.1.97, the one that wrote the fixtures' reference texts):
+/// </para>
+/// <list type="bullet">
+/// <item><description>normal (and user-defined) pieces: <c>▁</c> becomes a space;</description></item>
+/// <item><description>
+/// the dummy prefix: while nothing has been output yet, the first piece that starts with <c>▁</c> loses
+/// that <c>▁</c>, once (a second <c>"▁"</c> piece right after a stripped one stays a space); control
+/// tokens in front do not count as output. With <c>remove_extra_whitespaces</c> every leading <c>▁</c> is
+/// stripped until there is output;
+/// </description></item>
+/// <item><description>
+/// byte-fallback pieces <c>&lt;0xNN&gt;</c> are raw bytes: a run of consecutive byte pieces is decoded
+/// as UTF-8, so a character split over 2–4 tokens comes out whole with its last byte. Every byte
+/// that cannot start a valid sequence there (a stray continuation byte, an overlong form, a
+/// surrogate, a code point above U+10FFFF, a sequence cut short by a non-byte token or the end)
+/// becomes one U+FFFD and decoding resumes at the next byte, as SentencePiece's
+/// <c>IsValidDecodeUTF8</c> loop does (so <c>F0 9F 90</c> alone is three U+FFFD);
+/// </description></item>
+/// <item><description>
+/// control tokens (BOS, EOS, the ids passed as extra control ids) decode to nothing but end a byte
+/// run; ids at or beyond the tokenizer's vocabulary (a model's padded rows, added tokens such as
+/// <c>&lt;image&gt;</c>) are treated the same way, where SentencePiece would refuse them;
+/// </description></item>
+/// <item><description>the unknown token decodes to SentencePiece's default surface <c>" ⁇ "</c>.</description></item>
+/// </list>
+/// <para>
+/// A character is held back only while its bytes may still complete it, so every prefix of the
+/// output is a prefix of the final text. Each id's text is built once in the constructor; a normal
+/// piece returns that cached string, and single ASCII characters and U+FFFD are cached too, so
+/// <see cref="Append"/> allocates nothing beyond a returned string that did not exist yet (a
+/// multi-byte character, or a piece preceded by flushed bytes). Not thread-safe: one instance per
+/// generation.
+/// </para>
+/// </remarks>
+internal sealed class StreamingDetokenizer
+{
+    private const char SpaceSymbol = '\u2581';
+    private const string ReplacementString = "\uFFFD";
+
+    /// <summary>SentencePiece's default <c>unk_surface</c>: " ⁇ ".</summary>
+    internal const string UnknownSurface = " \u2047 ";
+
+    private static readonly string[] AsciiStrings = CreateAsciiStrings();
+
+    private readonly PieceKind[] _kinds;
+    private readonly string[] _surfaces;
+    private readonly string?[] _bosSurfaces;
+    private readonly byte[] _byteValues;
+    private readonly bool _stripLeadingSpace;
+    private readonly bool _removeExtraWhitespaces;
+    private readonly byte[] _pending = new byte[4];
+    private readonly char[] _chars = new char[8];
+    private int _pendingCount;
+    private bool _isBosWhitespace;
+    private bool _bosWhitespaceSeen;
+    private bool _outputEmpty;
+
+    /// <summary>Builds the id → text table of the tokenizer's vocabulary.</summary>
+    /// <param name="tokenizer">A SentencePiece tokenizer opened from a Llama-style <c>tokenizer.model</c>.</param>
+    /// <param name="extraControlIds">Ids that decode to nothing besides BOS and EOS (e.g. a pad piece of type CONTROL), or <see langword="null"/>.</param>
+    /// <exception cref="NotSupportedException">The model treats whitespace as a suffix, which Llama-family models never do.</exception>
+    public StreamingDetokenizer(LlamaTokenizer tokenizer, IEnumerable<int>? extraControlIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.TreatWhitespaceAsSuffix)
+        {
+            throw new NotSupportedException("The tokenizer treats whitespace as a suffix (treat_whitespace_as_suffix); only the prefix convention of Llama-family models is supported.");
+        }
+
+        int size = 0;
+        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
+        {
+            size = Math.Max(size, entry.Value + 1);
+        }
+
+        _kinds = new PieceKind[size];
+        _surfaces = new string[size];
+        _bosSurfaces = new string?[size];
+        _byteValues = new byte[size];
+        Array.Fill(_kinds, PieceKind.Control);
+        Array.Fill(_surfaces, string.Empty);
+
+        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
+        {
+            int id = entry.Value;
+            string piece = entry.Key;
+            if (id < 0)
+            {
+                continue;
+            }
+
+            if (tokenizer.ByteFallback && TryParseBytePiece(piece, out byte value))
+            {
+                _kinds[id] = PieceKind.Byte;
+                _byteValues[id] = value;
+            }
+            else
+            {
+                _kinds[id] = PieceKind.Normal;
+                _surfaces[id] = piece.Replace(SpaceSymbol, ' ');
+                if (piece.Length > 0 && piece[0] == SpaceSymbol)
+                {
+                    _bosSurfaces[id] = piece[1..].Replace(SpaceSymbol, ' ');
+                }
+            }
+        }
+
+        SetKind(tokenizer.BeginningOfSentenceId, PieceKind.Control, string.Empty);
+        SetKind(tokenizer.EndOfSentenceId, PieceKind.Control, string.Empty);
+        if (extraControlIds is not null)
+        {
+            foreach (int id in extraControlIds)
+            {
+                SetKind(id, PieceKind.Control, string.Empty);
+            }
+        }
+
+        SetKind(tokenizer.UnknownId, PieceKind.Unknown, UnknownSurface);
+
+        _removeExtraWhitespaces = tokenizer.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
+        _stripLeadingSpace = tokenizer.AddDummyPrefix || _removeExtraWhitespaces;
+        Reset();
+    }
+
+    /// <summary>How SentencePiece decodes a piece.</summary>
+    private enum PieceKind : byte
+    {
+        /// <summary>Normal, user-defined or unused: the piece with ▁ as a space.</summary>
+        Normal,
+
+        /// <summary>A byte-fallback piece &lt;0xNN&gt;.</summary>
+        Byte,
+
+        /// <summary>BOS, EOS, other control ids and ids beyond the vocabulary: nothing.</summary>
+        Control,
+
+        /// <summary>&lt;unk&gt;: <see cref="UnknownSurface"/>.</summary>
+        Unknown,
+    }
+
+    /// <summary>The number of ids the table covers (the tokenizer's vocabulary size).</summary>
+    public int VocabularySize => _kinds.Length;
+
+    /// <summary>
+    /// Takes the next generated id and returns the text it completes: a piece's text, a character
+    /// whose last byte this was, U+FFFD for bytes that can no longer form a character, or
+    /// <see cref="string.Empty"/> when nothing is complete yet.
+    /// </summary>
+    /// <param name="id">A token id; ids at or beyond <see cref="VocabularySize"/> decode to nothing.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="id"/> is negative.</exception>
+    public string Append(int id)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(id);
+        PieceKind kind = id < _kinds.Length ? _kinds[id] : PieceKind.Control;
+        if (kind == PieceKind.Byte)
+        {
+            _pending[_pendingCount++] = _byteValues[id];
+            int written = Drain(endOfRun: false);
+            return Emit(written);
+        }
+
+        // A non-byte piece ends the byte run: what is left of it becomes U+FFFD.
+        int flushed = _pendingCount > 0 ? Drain(endOfRun: true) : 0;
+        if (flushed > 0)
+        {
+            _outputEmpty = false;
+        }
+
+        if (_bosWhitespaceSeen || !_outputEmpty)
+        {
+            _isBosWhitespace = false;
+        }
+
+        string surface = string.Empty;
+        bool strippedBosWhitespace = false;
+        if (kind == PieceKind.Normal)
+        {
+            string? stripped = _bosSurfaces[id];
+            if (_isBosWhitespace && _stripLeadingSpace && stripped is not null)
+            {
+                surface = stripped;
+                strippedBosWhitespace = !_removeExtraWhitespaces;
+            }
+            else
+            {
+                surface = _surfaces[id];
+            }
+        }
+        else if (kind == PieceKind.Unknown)
+        {
+            surface = _surfaces[id];
+        }
+
+        _bosWhitespaceSeen = strippedBosWhitespace;
+        if (surface.Length > 0)
+        {
+            _outputEmpty = false;
+        }
+
+        if (flushed == 0)
+        {
+            return surface;
+        }
+
+        return surface.Length == 0
+            ? Emit(flushed)
+            : string.Concat(_chars.AsSpan(0, flushed), surface.AsSpan());
+    }
+
+    /// <summary>
+    /// Ends the text: returns U+FFFD for each byte of an unfinished character (or
+    /// <see cref="string.Empty"/>) and resets the state, so the next <see cref="Append"/> starts a new text.
+    /// </summary>
+    public string Flush()
+    {
+        int written = _pendingCount > 0 ? Drain(endOfRun: true) : 0;
+        string text = Emit(written);
+        Reset();
+        return text;
+    }
+
+    /// <summary>Forgets everything appended since the start or the last <see cref="Flush"/>.</summary>
+    public void Reset()
+    {
+        _pendingCount = 0;
+        _isBosWhitespace = true;
+        _bosWhitespaceSeen = false;
+        _outputEmpty = true;
+    }
+
+    /// <summary>
+    /// Decodes the pending bytes into <see cref="_chars"/> as far as they are decided, SentencePiece's
+    /// way: a valid UTF-8 character (no overlong form, surrogate or code point above U+10FFFF) or one
+    /// U+FFFD per byte that cannot start one. At the end of a run an unfinished character is
+    /// decided too (each of its bytes becomes U+FFFD). Returns the number of chars written.
+    /// </summary>
+    private int Drain(bool endOfRun)
+    {
+        Span<byte> pending = _pending.AsSpan(0, _pendingCount);
+        int written = 0;
+        int start = 0;
+        while (start < pending.Length)
+        {
+            byte lead = pending[start];
+            int length = lead < 0x80 ? 1
+                : (lead & 0xE0) == 0xC0 ? 2
+                : (lead & 0xF0) == 0xE0 ? 3
+                : (lead & 0xF8) == 0xF0 ? 4
+                : 0;
+            int available = pending.Length - start;
+            if (length == 1)
+            {
+                _chars[written++] = (char)lead;
+                start++;
+                continue;
+            }
+
+            bool invalid = length == 0;
+            for (int k = 1; !invalid && k < Math.Min(length, available); k++)
+            {
+                invalid = (pending[start + k] & 0xC0) != 0x80;
+            }
+
+            if (!invalid && available < length)
+            {
+                if (!endOfRun)
+                {
+                    break; // the next bytes may still complete it
+                }
+
+                invalid = true;
+            }
+
+            if (!invalid)
+            {
+                int codePoint = length switch
+                {
+                    2 => ((lead & 0x1F) << 6) | (pending[start + 1] & 0x3F),
+                    3 => ((lead & 0x0F) << 12) | ((pending[start + 1] & 0x3F) << 6) | (pending[start + 2] & 0x3F),
+                    _ => ((lead & 0x07) << 18) | ((pending[start + 1] & 0x3F) << 12) | ((pending[start + 2] & 0x3F) << 6) | (pending[start + 3] & 0x3F),
+                };
+                int minimum = length switch { 2 => 0x80, 3 => 0x800, _ => 0x10000 };
+                if (codePoint >= minimum && codePoint <= 0x10FFFF && (codePoint < 0xD800 || codePoint > 0xDFFF))
+                {
+                    written += new Rune(codePoint).EncodeToUtf16(_chars.AsSpan(written));
+                    start += length;
+                    continue;
+                }
+            }
+
+            _chars[written++] = '\uFFFD';
+            start++;
+        }
+
+        // Keep the undecided tail (at most 3 bytes) at the front.
+        pending[start..].CopyTo(_pending);
+        _pendingCount = pending.Length - start;
+        return written;
+    }
+
+    /// <summary>The first <paramref name="count"/> chars of <see cref="_chars"/> as a string, cached when it is one ASCII char or U+FFFD.</summary>
+    private string Emit(int count)
+    {
+        if (count == 0)
+        {
+            return string.Empty;
+        }
+
+        _outputEmpty = false;
+        if (count == 1)
+        {
+            char c = _chars[0];
+            if (c < 0x80)
+            {
+                return AsciiStrings[c];
+            }
+
+            if (c == '\uFFFD')
+            {
+                return ReplacementString;
+            }
+        }
+
+        return new string(_chars, 0, count);
+    }
+
+    private void SetKind(int id, PieceKind kind, string surface)
+    {
+        if (id >= 0 && id < _kinds.Length)
+        {
+            _kinds[id] = kind;
+            _surfaces[id] = surface;
+            _bosSurfaces[id] = null;
+        }
+    }
+
+    /// <summary>Parses SentencePiece's byte piece spelling <c>&lt;0xNN&gt;</c> (two upper-case hex digits).</summary>
+    private static bool TryParseBytePiece(string piece, out byte value)
+    {
+        value = 0;
+        return piece.Length == 6
+            && piece.StartsWith("<0x", StringComparison.Ordinal)
+            && piece[5] == '>'
+            && IsUpperHex(piece[3])
+            && IsUpperHex(piece[4])
+            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || (c >= 'A' && c <= 'F');
+
+    private static string[] CreateAsciiStrings()
+    {
+        var strings = new string[128];
+        for (int c = 0; c < strings.Length; c++)
+        {
+            strings[c] = ((char)c).ToString();
+        }
+
+        return strings;
+    }
+}

@@ -1,0 +1,303 @@
+using System.Diagnostics;
+using System.Globalization;
+using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
+
+namespace AttAnchor.OnnxRuntime;
+
+/// <summary>
+/// A LLaVA-style vision-language model opened from a model folder: one ONNX Runtime session per graph
+/// (<c>vision_encoder</c>, <c>projector</c>, <c>embed_tokens</c>, <c>decoder_model_merged</c>), the
+/// SentencePiece tokenizer, and AttAnchor regrouping between the projector and the decoder.
+/// </summary>
+/// <remarks>
+/// <para>Opening checks every value of <c>attanchor.json</c> that a graph also declares; a mismatch is an
+/// <see cref="InvalidDataException"/> naming the file, the tensor and both values.</para>
+/// <para>An answer runs: image → resize, crop, normalise → vision encoder → projector → the prompt's token
+/// embeddings → AttAnchor plan and regrouped sequence → prefill → decode with the KV cache. The model is
+/// safe to use from several threads at once; each answer has its own KV cache.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// using var model = VisionLanguageModel.Open("models/fixtures/tiny-336-gqa");
+/// ModelImage image = model.LoadImage("models/fixtures/images/square.png");
+/// AnswerStream answer = model.Answer(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 10 });
+/// await foreach (string piece in answer)
+///     Console.Write(piece);
+/// Console.WriteLine($" [{answer.Result.StopReason}, {answer.Result.Anchors.Count} anchors, {model.Device}]");
+/// // squZq7angZq�.\n: [MaxNewTokens, 9 anchors, cpu (…)]   (random weights: the words are noise)
+/// </code>
+/// </example>
+public sealed class VisionLanguageModel : IDisposable
+{
+    private readonly ModelGraphs _graphs;
+    private readonly OrtMemoryInfo _cacheMemory;
+    private readonly float[] _mean;
+    private readonly float[] _std;
+    private int _disposed;
+
+    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptBuilder prompts, DeviceInfo device)
+    {
+        Folder = folder;
+        Config = config;
+        Options = options;
+        _graphs = graphs;
+        Prompts = prompts;
+        Device = device;
+        _cacheMemory = device.Kind == DeviceKind.Cuda
+            ? new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.DeviceId, OrtMemType.Default)
+            : OrtMemoryInfo.DefaultInstance;
+        _mean = [.. config.ImageMean.Select(m => (float)m)];
+        _std = [.. config.ImageStd.Select(s => (float)s)];
+    }
+
+    /// <summary>The model folder.</summary>
+    public string Folder { get; }
+
+    /// <summary>The folder's <c>attanchor.json</c>.</summary>
+    public ModelConfig Config { get; }
+
+    /// <summary>The options the model was opened with.</summary>
+    public ModelOptions Options { get; }
+
+    /// <summary>Where the graphs run, and why there.</summary>
+    public DeviceInfo Device { get; }
+
+    /// <summary>Whether the folder has a projector graph.</summary>
+    public bool HasProjector => _graphs.Projector is not null;
+
+    internal PromptBuilder Prompts { get; }
+
+    internal ModelGraphs Graphs => _graphs;
+
+    /// <summary>Opens a model folder (see the model-folder spec) on the device <paramref name="options"/> asks for.</summary>
+    /// <param name="folder">The folder with <c>attanchor.json</c>, the graphs and <c>tokenizer.model</c>.</param>
+    /// <param name="options">Device, threads, optimisation level, pixel limit; <see cref="ModelOptions.Default"/> when null.</param>
+    /// <returns>The opened model; dispose it to release the sessions.</returns>
+    /// <exception cref="DirectoryNotFoundException">The folder does not exist.</exception>
+    /// <exception cref="FileNotFoundException">A required file is missing.</exception>
+    /// <exception cref="InvalidDataException">A file is invalid, or a graph disagrees with <c>attanchor.json</c> or with the graph it feeds.</exception>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot load, or no native ONNX Runtime is present.</exception>
+    public static VisionLanguageModel Open(string folder, ModelOptions? options = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(folder);
+        options ??= ModelOptions.Default;
+        ModelConfig config = ModelConfig.Load(folder);
+        PromptBuilder prompts = PromptBuilder.Open(folder, config);
+        var (graphs, device) = OpenGraphs(folder, config, options);
+        return new VisionLanguageModel(folder, config, options, graphs, prompts, device);
+    }
+
+    /// <summary>Loads an image file with this model's pixel limit (<see cref="ModelOptions.MaxImagePixels"/>).</summary>
+    /// <param name="path">A JPEG, PNG, BMP, GIF or WebP file.</param>
+    /// <returns>The image, EXIF orientation applied, as 8-bit RGB.</returns>
+    public ModelImage LoadImage(string path) => ModelImage.FromFile(path, Options.MaxImagePixels);
+
+    /// <summary>
+    /// Starts answering a question about an image. The question and options are checked now; the work
+    /// runs as the returned stream is enumerated, and <see cref="AnswerStream.Result"/> holds the outcome.
+    /// </summary>
+    /// <param name="image">The image.</param>
+    /// <param name="question">The question: not empty, without <c>&lt;image&gt;</c>.</param>
+    /// <param name="options">Length, sampling, stop strings and AttAnchor settings; <see cref="GenerationOptions.Default"/> when null.</param>
+    /// <returns>The answer's text pieces, as they are generated.</returns>
+    /// <exception cref="ArgumentException">The question is empty or holds <c>&lt;image&gt;</c>, or the prompt does not fit the context.</exception>
+    public AnswerStream Answer(ModelImage image, string question, GenerationOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ArgumentNullException.ThrowIfNull(image);
+        ArgumentNullException.ThrowIfNull(question);
+        options ??= GenerationOptions.Default;
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            throw new ArgumentException("The question is empty; ask something about the image.", nameof(question));
+        }
+
+        if (question.Contains(ModelConfig.ImagePlaceholder, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The question contains {ModelConfig.ImagePlaceholder}, the template's image placeholder; the image goes in once, where the template puts it. Remove it from the question.", nameof(question));
+        }
+
+        Prompt prompt = Prompts.Build(question);
+        int baseline = prompt.TokenCount + Config.NumImageTokens;
+        CheckContext(baseline, 0, options.MaxNewTokens, prompt);
+        return new AnswerStream(this, image, prompt, options);
+    }
+
+    /// <summary>Answers a question about an image and returns the whole result.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="question">The question.</param>
+    /// <param name="options">Generation options; <see cref="GenerationOptions.Default"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the answer within one decode step.</param>
+    /// <returns>The result.</returns>
+    public async Task<VqaResult> AnswerAsync(ModelImage image, string question, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        AnswerStream stream = Answer(image, question, options);
+        await foreach (string _ in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+        }
+
+        return stream.Result;
+    }
+
+    /// <inheritdoc/>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        {
+            _graphs.Dispose();
+            if (!ReferenceEquals(_cacheMemory, OrtMemoryInfo.DefaultInstance))
+            {
+                _cacheMemory.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The normalised pixel values [3 × S × S] of an image, and its 8-bit crop [S × S × 3], as the model sees them.</summary>
+    internal float[] PixelValues(ModelImage image, out byte[] crop)
+    {
+        int size = Config.ImageSize;
+        crop = ImagePreprocessor.ResizeAndCrop(image, size, Config.ResizeMode, Config.ImageMean.ToArray());
+        var pixels = new float[3 * size * size];
+        ImagePreprocessor.Normalize(crop, size, _mean, _std, pixels);
+        return pixels;
+    }
+
+    /// <summary>The image rows [M × D]: vision encoder, then the projector when there is one.</summary>
+    internal float[] ImageEmbeddings(float[] pixels, RunOptions run, out TimeSpan vision, out TimeSpan projector)
+    {
+        int size = Config.ImageSize;
+        long start = Stopwatch.GetTimestamp();
+        using OrtValue input = OrtTensors.FromFloats(pixels, [1, 3, size, size], _graphs.PixelType);
+        using IDisposableReadOnlyCollection<OrtValue> features = RunGraph(_graphs.Vision, run, ModelGraphs.PixelValues, input, ModelGraphs.ImageFeatures);
+        vision = Stopwatch.GetElapsedTime(start);
+        OrtValue rows = features[0];
+        projector = TimeSpan.Zero;
+        float[] result;
+        long[] shape;
+        if (_graphs.Projector is { } graph)
+        {
+            start = Stopwatch.GetTimestamp();
+            OrtValue? converted = null;
+            if (rows.GetTensorTypeAndShape().ElementDataType != _graphs.ProjectorInputType)
+            {
+                converted = OrtTensors.FromFloats(OrtTensors.ToFloats(rows, out long[] featureShape), featureShape, _graphs.ProjectorInputType);
+            }
+
+            using (converted)
+            {
+                using IDisposableReadOnlyCollection<OrtValue> embeds = RunGraph(graph, run, ModelGraphs.ImageFeatures, converted ?? rows, ModelGraphs.ImageEmbeds);
+                result = OrtTensors.ToFloats(embeds[0], out shape);
+            }
+
+            projector = Stopwatch.GetElapsedTime(start);
+            RequireShape(graph, ModelGraphs.ImageEmbeds, shape, [1, Config.NumImageTokens, Config.HiddenSize]);
+        }
+        else
+        {
+            result = OrtTensors.ToFloats(rows, out shape);
+            RequireShape(_graphs.Vision, ModelGraphs.ImageFeatures, shape, [1, Config.NumImageTokens, Config.HiddenSize]);
+        }
+
+        return result;
+    }
+
+    /// <summary>The <c>embed_tokens</c> rows [n × D] of token ids.</summary>
+    internal float[] EmbedTokens(ReadOnlySpan<int> ids, RunOptions run)
+    {
+        if (ids.IsEmpty)
+        {
+            return [];
+        }
+
+        using OrtValue input = OrtTensors.Ids(ids, _graphs.InputIdsType);
+        using IDisposableReadOnlyCollection<OrtValue> outputs = RunGraph(_graphs.Embed, run, ModelGraphs.InputIds, input, ModelGraphs.InputsEmbeds);
+        float[] rows = OrtTensors.ToFloats(outputs[0], out long[] shape);
+        RequireShape(_graphs.Embed, ModelGraphs.InputsEmbeds, shape, [1, ids.Length, Config.HiddenSize]);
+        return rows;
+    }
+
+    /// <summary>A new decoder state with room for <paramref name="capacity"/> positions.</summary>
+    internal DecoderState CreateDecoderState(int capacity) => new(_graphs, Config, _cacheMemory, capacity);
+
+    /// <summary>Throws when the prompt sequence plus the answer would pass the context limit.</summary>
+    internal void CheckContext(int sequenceLength, int copies, int maxNewTokens, Prompt prompt)
+    {
+        int context = Config.MaxPositionEmbeddings;
+        if (sequenceLength + maxNewTokens <= context)
+        {
+            return;
+        }
+
+        string parts = string.Create(CultureInfo.InvariantCulture,
+            $"{prompt.PrefixIds.Length} prefix + {Config.NumImageTokens} image + {prompt.TextIds.Length} text{(copies > 0 ? $" + {copies} AttAnchor copies" : string.Empty)}");
+        throw sequenceLength >= context
+            ? new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The question does not fit the model's context: the prompt sequence takes {sequenceLength} positions ({parts}) of {context}. Ask a shorter question."), "question")
+            : new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"The prompt sequence takes {sequenceLength} positions ({parts}) of the model's {context}, so at most {context - sequenceLength} new tokens fit, not {maxNewTokens}. Lower the maximum new tokens (--max-new-tokens) to {context - sequenceLength} or ask a shorter question."), "options");
+    }
+
+    private IDisposableReadOnlyCollection<OrtValue> RunGraph(OnnxGraph graph, RunOptions run, string inputName, OrtValue input, string outputName)
+    {
+        try
+        {
+            return graph.Session.Run(run, [inputName], [input], [outputName]);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            if (run.Terminate)
+            {
+                throw new OperationCanceledException("The answer was cancelled.", e);
+            }
+
+            throw new InvalidOperationException($"{graph.Path}: ONNX Runtime failed to run the graph: {OnnxGraph.FirstLine(e.Message)}", e);
+        }
+    }
+
+    private static void RequireShape(OnnxGraph graph, string name, long[] actual, long[] expected)
+    {
+        if (!actual.AsSpan().SequenceEqual(expected))
+        {
+            throw new InvalidDataException($"{graph.Path}: '{name}' came out {OrtTensors.Format(actual)}, but attanchor.json implies {OrtTensors.Format(expected)}.");
+        }
+    }
+
+    private static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options)
+    {
+        if (options.Device == DevicePreference.Cpu)
+        {
+            return (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, "asked for"));
+        }
+
+        bool built = ExecutionProviders.CudaAvailable();
+        if (!built)
+        {
+            const string NotBuilt = "the CUDA execution provider is not in this ONNX Runtime build; reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime for CUDA";
+            return options.Device == DevicePreference.Cuda
+                ? throw new InvalidOperationException($"CUDA was asked for, but {NotBuilt} (the sample console: build with -p:OnnxRuntimeFlavor=Gpu).")
+                : (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, NotBuilt));
+        }
+
+        try
+        {
+            ModelGraphs graphs = OpenOn(folder, config, ExecutionProviders.Cuda(options));
+            return (graphs, new DeviceInfo(DeviceKind.Cuda, options.CudaDeviceId, options.Device == DevicePreference.Cuda ? "asked for" : "the CUDA execution provider loaded"));
+        }
+        catch (Exception e) when (e is OnnxRuntimeException || (e is InvalidDataException && e.InnerException is OnnxRuntimeException))
+        {
+            string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {OnnxGraph.FirstLine((e.InnerException ?? e).Message)}";
+            return options.Device == DevicePreference.Cuda
+                ? throw new InvalidOperationException($"CUDA was asked for, but {why}. Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.", e)
+                : (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, why));
+        }
+    }
+
+    private static ModelGraphs OpenOn(string folder, ModelConfig config, SessionOptions session)
+    {
+        using (session)
+        {
+            return ModelGraphs.Open(folder, config, session);
+        }
+    }
+}

@@ -1,0 +1,69 @@
+using System.Globalization;
+using AttAnchor;
+using AttAnchor.OnnxRuntime;
+
+/// <summary>
+/// Per-stage timings of the pipeline on the committed fixture: several answers, the median and the
+/// spread of each stage, and AttAnchor's share of the total. Run with
+/// <c>dotnet run -c Release --project tests/AttAnchor.Benchmarks -- pipeline [runs]</c>; prints Markdown.
+/// </summary>
+internal static class PipelineReport
+{
+    public const string Question = "What color is the circle?";
+
+    public static string FixtureFolder() => Path.Combine(Root(), "models", "fixtures", "tiny-336-gqa");
+
+    public static string ImagePath() => Path.Combine(Root(), "models", "fixtures", "images", "square.png");
+
+    public static async Task RunAsync(int runs)
+    {
+        using var model = VisionLanguageModel.Open(FixtureFolder(), new ModelOptions { Device = DevicePreference.Cpu });
+        ModelImage image = model.LoadImage(ImagePath());
+        Console.WriteLine($"model: {FixtureFolder()} ({model.Config.Describe()}), device {model.Device}");
+        Console.WriteLine($"question: \"{Question}\" on square.png, greedy, 32 new tokens, {runs} runs after 3 warm-up runs");
+        Console.WriteLine();
+        Console.WriteLine("| AttAnchor | L | preprocess | vision | projector | embed | AttAnchor | prefill | decode / token | total | AttAnchor share |");
+        Console.WriteLine("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+        foreach (AttAnchorOptions anchoring in (AttAnchorOptions[])[AttAnchorOptions.Off, AttAnchorOptions.Default])
+        {
+            var options = new GenerationOptions { MaxNewTokens = 32, Anchoring = anchoring };
+            for (int i = 0; i < 3; i++)
+            {
+                await model.AnswerAsync(image, Question, options);
+            }
+
+            var results = new List<VqaResult>();
+            for (int i = 0; i < runs; i++)
+            {
+                results.Add(await model.AnswerAsync(image, Question, options));
+            }
+
+            string Cell(Func<StageTimings, TimeSpan> stage)
+            {
+                double[] ms = [.. results.Select(r => stage(r.Timings).TotalMilliseconds).Order()];
+                return string.Create(CultureInfo.InvariantCulture, $"{ms[ms.Length / 2]:F2} ({ms[0]:F2}–{ms[^1]:F2})");
+            }
+
+            double share = results.Select(r => r.Timings.Anchor / r.Timings.Total).Order().ElementAt(runs / 2);
+            string name = anchoring.IsIdentity ? "off" : $"τ = {anchoring.Threshold.ToString(CultureInfo.InvariantCulture)}, {results[0].Anchors.Count} copies";
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {name} | {results[0].SequenceLength} | {Cell(t => t.Preprocess)} | {Cell(t => t.Vision)} | {Cell(t => t.Projector)} | {Cell(t => t.Embed)} | {Cell(t => t.Anchor)} | {Cell(t => t.Prefill)} | {Cell(t => t.DecodePerToken)} | {Cell(t => t.Total)} | {share:P2} |"));
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Milliseconds: median (min–max). Decode / token: one decode step (embed the token, run the decoder, sample).");
+    }
+
+    private static string Root()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "AttAnchor.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("Run the benchmarks from inside the repository (no AttAnchor.sln above the binaries).");
+    }
+}

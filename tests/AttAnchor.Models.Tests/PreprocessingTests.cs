@@ -1,0 +1,140 @@
+using System.Diagnostics;
+using System.Text.Json;
+using AttAnchor.GraphCheck;
+using AttAnchor.OnnxRuntime;
+using Xunit.Abstractions;
+
+namespace AttAnchor.Models.Tests;
+
+/// <summary>
+/// The library's image path against the Python reference (<c>models/llavagen/imageproc.py</c>: Pillow
+/// and NumPy): every fixture image, loaded from <c>models/fixtures/images/</c> with
+/// <see cref="ModelImage.FromFile"/>, cropped in every resize mode the references have, must give PIL's
+/// crop PNG byte for byte, and the normalised values NumPy's.
+/// </summary>
+public class PreprocessingTests(ITestOutputHelper output)
+{
+    /// <summary>One row per (fixture, image, resize mode) in the fixtures' references.json.</summary>
+    public static TheoryData<string, string, string> Cases
+    {
+        get
+        {
+            var rows = new TheoryData<string, string, string>();
+            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            {
+                foreach (ImageReference image in Fixtures.Get(fixture).References.Images)
+                {
+                    foreach (string mode in image.Modes.Keys)
+                    {
+                        rows.Add(fixture, image.Name, mode);
+                    }
+                }
+            }
+
+            return rows;
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void The_crop_is_PILs_byte_for_byte_and_the_pixel_values_NumPys(string fixture, string image, string mode)
+    {
+        FixtureModel model = Fixtures.Get(fixture);
+        ImageModeReference reference = model.References.Images.Single(i => i.Name == image).Modes[mode];
+        (double[] mean, double[] std) = MeanAndStd(model.Folder);
+        int size = model.Settings.ImageSize;
+
+        ModelImage loaded = ModelImage.FromFile(Path.Combine(Fixtures.FixturesFolder, "images", image));
+        (int Width, int Height) expectedSize = LoadedSize(model, image);
+        Assert.Equal(expectedSize, (loaded.Width, loaded.Height));
+
+        byte[] crop = ImagePreprocessor.ResizeAndCrop(loaded, size, ResizeModes.Parse(mode, "references.json"), mean);
+
+        PixelValues.RgbImage pil = PixelValues.ReadPng(Path.Combine(model.ReferencesFolder, reference.Crop));
+        Assert.Equal((size, size), (pil.Width, pil.Height));
+        int differing = 0, largest = 0;
+        for (int i = 0; i < crop.Length; i++)
+        {
+            int difference = Math.Abs(crop[i] - pil.Rgb[i]);
+            differing += difference == 0 ? 0 : 1;
+            largest = Math.Max(largest, difference);
+        }
+
+        float[] meanF = [.. mean.Select(m => (float)m)];
+        float[] stdF = [.. std.Select(s => (float)s)];
+        var values = new float[3 * size * size];
+        ImagePreprocessor.Normalize(crop, size, meanF, stdF, values);
+        int plane = size * size;
+        double largestSum = 0;
+        for (int c = 0; c < 3; c++)
+        {
+            double sum = 0;
+            foreach (float v in values.AsSpan(c * plane, plane))
+            {
+                sum += v;
+            }
+
+            largestSum = Math.Max(largestSum, Math.Abs(sum - reference.ChannelSums[c]) / Math.Max(1, Math.Abs(reference.ChannelSums[c])));
+        }
+
+        output.WriteLine($"{fixture} {image} {mode}: {differing} of {crop.Length} crop bytes differ from PIL's (largest difference {largest}); " +
+            $"largest relative channel-sum difference from NumPy's {largestSum:E2}.");
+
+        Assert.True(differing == 0, $"{differing} bytes differ from PIL's crop, by up to {largest}.");
+        foreach (PixelSample s in reference.Samples)
+        {
+            Assert.Equal(s.Value, values[(s.C * plane) + (s.Y * size) + s.X]);
+        }
+
+        // NumPy sums pairwise and this sums in order, both in double: only the last bits may differ.
+        Assert.True(largestSum <= 1e-9, $"channel sums differ from NumPy's by {largestSum:E2} (relative)");
+    }
+
+    [Fact]
+    public void The_large_fixture_image_resizes_well_within_100_ms()
+    {
+        ModelImage image = ModelImage.FromFile(Path.Combine(Fixtures.FixturesFolder, "images", "large.png"));
+        Assert.Equal((1600, 1200), (image.Width, image.Height));
+        double[] mean = [0.48145466, 0.4578275, 0.40821073];
+        var full = new byte[448 * 336 * 3];
+
+        // Warm up (JIT), then time the best of a few runs.
+        PilBicubic.Resize(image.Rgb.Span, 1600, 1200, 448, 336, full);
+        _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.ShortestEdgeCenterCrop, mean);
+        double bestFull = double.MaxValue, bestCrop = double.MaxValue, bestPad = double.MaxValue;
+        for (int run = 0; run < 5; run++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            PilBicubic.Resize(image.Rgb.Span, 1600, 1200, 448, 336, full);
+            bestFull = Math.Min(bestFull, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            start = Stopwatch.GetTimestamp();
+            _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.ShortestEdgeCenterCrop, mean);
+            bestCrop = Math.Min(bestCrop, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            start = Stopwatch.GetTimestamp();
+            _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.PadToSquare, mean);
+            bestPad = Math.Min(bestPad, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        }
+
+        output.WriteLine($"1600×1200 → 448×336 full resize: {bestFull:F1} ms; 336 shortest-edge crop: {bestCrop:F1} ms; 336 pad_to_square: {bestPad:F1} ms (best of 5).");
+
+        // A generous bound, so a loaded CI machine does not fail it; the measured time is in the output.
+        Assert.True(bestFull < 500, $"the 1600×1200 → 448×336 resize took {bestFull:F1} ms");
+    }
+
+    /// <summary><c>image_mean</c> and <c>image_std</c> as the JSON's doubles, as Python reads them.</summary>
+    private static (double[] Mean, double[] Std) MeanAndStd(string folder)
+    {
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder, "attanchor.json")));
+        double[] Read(string name) => [.. document.RootElement.GetProperty(name).EnumerateArray().Select(e => e.GetDouble())];
+        return (Read("image_mean"), Read("image_std"));
+    }
+
+    /// <summary>The image's <c>loaded_size</c> (after EXIF) in references.json.</summary>
+    private static (int Width, int Height) LoadedSize(FixtureModel model, string image)
+    {
+        using JsonDocument document = JsonDocument.Parse(File.ReadAllText(Path.Combine(model.ReferencesFolder, "references.json")));
+        JsonElement entry = document.RootElement.GetProperty("images").EnumerateArray().Single(e => e.GetProperty("name").GetString() == image);
+        JsonElement size = entry.GetProperty("loaded_size");
+        return (size[0].GetInt32(), size[1].GetInt32());
+    }
+}

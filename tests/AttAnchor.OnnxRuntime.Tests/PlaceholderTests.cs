@@ -1,0 +1,3 @@
+namespace AttAnchor.OnnxRuntime.Tests;
+
+public class PlaceholderTests;
