@@ -68,7 +68,8 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
                 }
 
                 cancellationToken.ThrowIfCancellationRequested();
-                await Task.Run(run.Step, cancellationToken).ConfigureAwait(false);
+                await run.ToThreadPool; // off the consumer's thread, without a Task per step
+                run.Step();
             }
 
             _result = run.Finish();
@@ -119,6 +120,9 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
         }
 
         public bool Finished => _stop is not null;
+
+        /// <summary>Awaiting it continues on the thread pool; one work item per answer, nothing allocated per step.</summary>
+        public ThreadPoolHop ToThreadPool { get; } = new();
 
         public void Cancel()
         {
@@ -184,7 +188,8 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             _generated.Add(token);
             _history[_historyLength++] = token;
             bool eos = token == _model.Config.EosTokenId;
-            _text.Append(eos ? string.Empty : _detokenizer!.Append(token));
+            string piece = eos ? string.Empty : _detokenizer!.Append(token);
+            _text.Append(piece);
             if (eos)
             {
                 _stop = StopReason.EndOfSequence;
@@ -197,6 +202,11 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             if (_stop is not null)
             {
                 _text.Append(_detokenizer!.Flush());
+            }
+            else if (_maxStop == 0)
+            {
+                _emitted = _text.Length; // the common case: the piece is the new text, no second string
+                return piece;
             }
 
             return TakeText();
@@ -309,6 +319,38 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             }
 
             return result;
+        }
+    }
+
+    /// <summary>
+    /// An awaitable that moves the awaiting code to the thread pool (like <c>Task.Run</c> for the rest of a
+    /// method), reusing one work item: the decode loop's steps run off the consumer's thread without a Task each.
+    /// </summary>
+    private sealed class ThreadPoolHop : IThreadPoolWorkItem, ICriticalNotifyCompletion
+    {
+        private Action? _continuation;
+
+        public bool IsCompleted => false;
+
+        public ThreadPoolHop GetAwaiter() => this;
+
+        public void GetResult()
+        {
+        }
+
+        public void OnCompleted(Action continuation) => UnsafeOnCompleted(continuation);
+
+        public void UnsafeOnCompleted(Action continuation)
+        {
+            _continuation = continuation;
+            ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
+        }
+
+        void IThreadPoolWorkItem.Execute()
+        {
+            Action continuation = _continuation!;
+            _continuation = null;
+            continuation();
         }
     }
 }

@@ -67,6 +67,12 @@ internal sealed class ModelGraphs : IDisposable
     /// <summary>The element type of <c>input_ids</c> (int64, or int32 in some exports).</summary>
     public TensorElementType InputIdsType { get; private set; }
 
+    /// <summary>The element type of <c>embed_tokens</c>' output.</summary>
+    public TensorElementType EmbedOutputType { get; private set; }
+
+    /// <summary>The element type of the decoder's <c>logits</c>.</summary>
+    public TensorElementType LogitsType { get; private set; }
+
     /// <summary>The element type of the decoder's <c>inputs_embeds</c>.</summary>
     public TensorElementType DecoderEmbedsType { get; private set; }
 
@@ -149,7 +155,7 @@ internal sealed class ModelGraphs : IDisposable
         NodeMetadata ids = Embed.Input(InputIds);
         InputIdsType = Embed.Require(ids, InputIds, 2, "[B, S]", TensorElementType.Int64, TensorElementType.Int32);
         NodeMetadata rows = Embed.Output(InputsEmbeds);
-        Embed.Require(rows, InputsEmbeds, 3, "[B, S, D]", Floats);
+        EmbedOutputType = Embed.Require(rows, InputsEmbeds, 3, "[B, S, D]", Floats);
         Embed.RequireDimension(rows, InputsEmbeds, 2, config.HiddenSize, $"{json}'s hidden_size");
 
         // decoder_model_merged: inputs_embeds, attention_mask, [position_ids], past_key_values.* -> logits, present.*
@@ -181,7 +187,7 @@ internal sealed class ModelGraphs : IDisposable
         }
 
         NodeMetadata logits = Decoder.Output(Logits);
-        Decoder.Require(logits, Logits, 3, "[B, S, V]", Floats);
+        LogitsType = Decoder.Require(logits, Logits, 3, "[B, S, V]", Floats);
         Decoder.RequireDimension(logits, Logits, 2, config.VocabSize, $"{json}'s vocab_size");
 
         CheckCache(config);

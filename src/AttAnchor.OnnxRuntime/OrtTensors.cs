@@ -36,14 +36,17 @@ internal static class OrtTensors
     }
 
     /// <summary>Copies a float32 or float16 tensor's values, from <paramref name="start"/>, into <paramref name="destination"/> as floats.</summary>
-    public static void ReadFloats(OrtValue value, long start, Span<float> destination)
+    public static void ReadFloats(OrtValue value, long start, Span<float> destination) =>
+        ReadFloats(value, value.GetTensorTypeAndShape().ElementDataType, start, destination);
+
+    /// <summary>As <see cref="ReadFloats(OrtValue, long, Span{float})"/> for a tensor whose element type is known (nothing is allocated).</summary>
+    public static void ReadFloats(OrtValue value, TensorElementType type, long start, Span<float> destination)
     {
-        OrtTensorTypeAndShapeInfo info = value.GetTensorTypeAndShape();
-        if (info.ElementDataType == TensorElementType.Float)
+        if (type == TensorElementType.Float)
         {
             value.GetTensorDataAsSpan<float>().Slice(checked((int)start), destination.Length).CopyTo(destination);
         }
-        else if (info.ElementDataType == TensorElementType.Float16)
+        else if (type == TensorElementType.Float16)
         {
             ReadOnlySpan<Half> halves = MemoryMarshal.Cast<Float16, Half>(value.GetTensorDataAsSpan<Float16>()).Slice(checked((int)start), destination.Length);
             for (int i = 0; i < halves.Length; i++)
@@ -53,7 +56,7 @@ internal static class OrtTensors
         }
         else
         {
-            throw new InvalidDataException($"A graph produced {info.ElementDataType} where float32 or float16 was declared.");
+            throw new InvalidDataException($"A graph produced {type} where float32 or float16 was declared.");
         }
     }
 

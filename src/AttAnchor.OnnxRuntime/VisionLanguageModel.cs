@@ -31,7 +31,7 @@ namespace AttAnchor.OnnxRuntime;
 public sealed class VisionLanguageModel : IDisposable
 {
     private readonly ModelGraphs _graphs;
-    private readonly OrtMemoryInfo _cacheMemory;
+    private readonly OrtMemoryInfo? _cudaMemory;
     private readonly float[] _mean;
     private readonly float[] _std;
     private int _disposed;
@@ -44,9 +44,9 @@ public sealed class VisionLanguageModel : IDisposable
         _graphs = graphs;
         Prompts = prompts;
         Device = device;
-        _cacheMemory = device.Kind == DeviceKind.Cuda
+        _cudaMemory = device.Kind == DeviceKind.Cuda
             ? new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.DeviceId, OrtMemType.Default)
-            : OrtMemoryInfo.DefaultInstance;
+            : null;
         _mean = [.. config.ImageMean.Select(m => (float)m)];
         _std = [.. config.ImageStd.Select(s => (float)s)];
     }
@@ -146,10 +146,7 @@ public sealed class VisionLanguageModel : IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) == 0)
         {
             _graphs.Dispose();
-            if (!ReferenceEquals(_cacheMemory, OrtMemoryInfo.DefaultInstance))
-            {
-                _cacheMemory.Dispose();
-            }
+            _cudaMemory?.Dispose();
         }
     }
 
@@ -218,7 +215,7 @@ public sealed class VisionLanguageModel : IDisposable
     }
 
     /// <summary>A new decoder state with room for <paramref name="capacity"/> positions.</summary>
-    internal DecoderState CreateDecoderState(int capacity) => new(_graphs, Config, _cacheMemory, capacity);
+    internal DecoderState CreateDecoderState(int capacity) => new(_graphs, Config, _cudaMemory, capacity);
 
     /// <summary>Throws when the prompt sequence plus the answer would pass the context limit.</summary>
     internal void CheckContext(int sequenceLength, int copies, int maxNewTokens, Prompt prompt)

@@ -52,6 +52,32 @@ internal static class PipelineReport
 
         Console.WriteLine();
         Console.WriteLine("Milliseconds: median (min–max). Decode / token: one decode step (embed the token, run the decoder, sample).");
+        Console.WriteLine();
+
+        // Steady-state managed allocation per generated token: (answer of 40 tokens − answer of 8) / 32, all threads.
+        foreach (AttAnchorOptions anchoring in (AttAnchorOptions[])[AttAnchorOptions.Off, AttAnchorOptions.Default])
+        {
+            long[] perToken = new long[runs];
+            for (int i = 0; i < runs; i++)
+            {
+                long shortRun = await AllocatedAsync(model, image, anchoring, 8);
+                long longRun = await AllocatedAsync(model, image, anchoring, 40);
+                perToken[i] = (longRun - shortRun) / 32;
+            }
+
+            Array.Sort(perToken);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"managed allocation per generated token, AttAnchor {(anchoring.IsIdentity ? "off" : "on")}: median {perToken[runs / 2]} B (min {perToken[0]} B, max {perToken[^1]} B)"));
+        }
+    }
+
+    private static async Task<long> AllocatedAsync(VisionLanguageModel model, ModelImage image, AttAnchorOptions anchoring, int tokens)
+    {
+        var options = new GenerationOptions { MaxNewTokens = tokens, Anchoring = anchoring };
+        long before = GC.GetTotalAllocatedBytes(precise: true);
+        VqaResult result = await model.AnswerAsync(image, Question, options);
+        long after = GC.GetTotalAllocatedBytes(precise: true);
+        return result.TokenIds.Count == tokens ? after - before : throw new InvalidOperationException($"stopped after {result.TokenIds.Count} tokens");
     }
 
     private static string Root()

@@ -4,58 +4,63 @@ using Microsoft.ML.OnnxRuntime.Tensors;
 namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
-/// One answer's decoder state: the KV cache (ONNX Runtime tensors that stay where the decoder wrote them:
-/// on the GPU under CUDA), the attention mask and position buffers, and the last position's logits.
-/// Every step binds the previous step's <c>present.*</c> as <c>past_key_values.*</c>; nothing of the cache is copied.
+/// One answer's decoder state: the KV cache as ONNX Runtime tensors, fed back each step without a copy,
+/// the attention-mask and position buffers, and the last position's logits.
 /// </summary>
+/// <remarks>
+/// <para>On the CPU a step is one <c>Run</c> over preallocated name and value arrays: the token's embedding
+/// and (in a decode step) the logits go into tensors over buffers made once per answer; ONNX Runtime
+/// allocates only the <c>present.*</c> tensors, which become the next step's <c>past_key_values.*</c>.</para>
+/// <para>Under CUDA the step runs through an <see cref="OrtIoBinding"/> with the <c>present.*</c> outputs
+/// bound to device memory, so the cache stays on the GPU between steps; only the logits come back.</para>
+/// </remarks>
 internal sealed class DecoderState : IDisposable
 {
     private readonly ModelGraphs _graphs;
     private readonly OnnxGraph _decoder;
-    private readonly OnnxGraph _embed;
-    private readonly OrtMemoryInfo _cacheMemory;
+    private readonly OrtMemoryInfo? _deviceCache;   // CUDA memory for present.*; null on the CPU
     private readonly RunOptions _run;
-    private readonly OrtIoBinding _binding;
+    private readonly int _width;                     // D
+    private readonly int _vocabulary;                // V
 
-    private readonly long[] _ones;             // [capacity]   attention_mask source: all ones
-    private readonly long[] _positions;        // [capacity]   position_ids source: 0 … capacity − 1
-    private readonly int[] _tokenId = new int[1];
-    private readonly OrtValue[] _past;         // 2 × layers × [1, Hkv, P, hd]
-    private readonly OrtValue? _keepOne;       // num_logits_to_keep = 1
-    private readonly bool[] _useCache = new bool[1];
-    private readonly OrtValue? _useCacheValue; // use_cache_branch [1]
-    private readonly OrtValue _idValue;        // input_ids [1, 1] over _idBuffer
-    private readonly long[] _idBuffer = new long[1];
-    private readonly int[] _idBuffer32 = new int[1];
-    private readonly string[] _embedInputs = [ModelGraphs.InputIds];
-    private readonly string[] _embedOutputs = [ModelGraphs.InputsEmbeds];
-    private readonly OrtValue[] _embedValues = new OrtValue[1];
+    private readonly long[] _ones;                   // [capacity]  attention_mask source: all ones, pinned for the answer
+    private readonly long[] _maskShape = [1, 0];     //             [1, P + S], rewritten per step (ONNX Runtime copies it)
+    private readonly long[] _position = new long[1]; // [1, 1]      position_ids of a decode step
+    private readonly OrtValue _positionValue;
+    private readonly OrtValue? _keepOne;             // []|[1]      num_logits_to_keep = 1
+    private readonly bool[] _useCache = new bool[1]; // [1]         use_cache_branch
+    private readonly OrtValue? _useCacheValue;
+    private readonly long[] _id = new long[1];       // [1, 1]      input_ids of a decode step (int64)
+    private readonly int[] _id32 = new int[1];       //             … or int32
+    private readonly OrtValue _idValue;
+    private readonly OrtValue _rowValue;             // [1, 1, D]   the token's embedding: embed_tokens writes it, the decoder reads it
+    private readonly OrtValue _stepLogitsValue;      // [1, 1, V]   a decode step's logits under CUDA
+
+    private readonly OrtIoBinding _embedBinding;     // input_ids → _idValue, inputs_embeds → _rowValue, bound once
+
+    private readonly string[] _inputNames;           // inputs_embeds, attention_mask, [position_ids], [num_logits_to_keep], [use_cache_branch], past_key_values.*
+    private readonly OrtValue[] _inputs;
+    private readonly int _pastStart;                 // index of past_key_values.0.key in _inputs
+    private readonly string[] _outputNames;          // logits, present.*
+    private readonly string[] _presentNames;         // present.*
+    private readonly OrtValue[] _stepOutputs;        // logits (preallocated) + present.* (filled per step)
+    private readonly OrtValue[] _past;               // 2 × layers × [1, Hkv, P, hd]
+    private readonly OrtIoBinding? _binding;
     private bool _disposed;
 
-    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo cacheMemory, int capacity)
+    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo? deviceCache, int capacity)
     {
         _graphs = graphs;
         _decoder = graphs.Decoder;
-        _embed = graphs.Embed;
-        _cacheMemory = cacheMemory;
-        Logits = new float[config.VocabSize];
-        _ones = new long[capacity];
-        Array.Fill(_ones, 1L);
-        _positions = new long[capacity];
-        for (int i = 0; i < capacity; i++)
-        {
-            _positions[i] = i;
-        }
-
+        _deviceCache = deviceCache;
+        _width = config.HiddenSize;
+        _vocabulary = config.VocabSize;
+        Logits = new float[_vocabulary];
         _run = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-        _binding = _decoder.Session.CreateIoBinding();
-        _past = new OrtValue[graphs.PastNames.Length];
-        long[] empty = [1, config.NumKeyValueHeads, 0, config.HeadDim];
-        for (int i = 0; i < _past.Length; i++)
-        {
-            _past[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.CacheType, empty);
-        }
+        _ones = GC.AllocateArray<long>(capacity, pinned: true);
+        Array.Fill(_ones, 1L);
 
+        _positionValue = OrtValue.CreateTensorValueFromMemory(_position, [1, 1]);
         if (graphs.NumLogitsToKeepRank >= 0)
         {
             _keepOne = OrtValue.CreateTensorValueFromMemory(new long[] { 1 }, graphs.NumLogitsToKeepRank == 0 ? [] : [1]);
@@ -67,8 +72,49 @@ internal sealed class DecoderState : IDisposable
         }
 
         _idValue = graphs.InputIdsType == TensorElementType.Int64
-            ? OrtValue.CreateTensorValueFromMemory(_idBuffer, [1, 1])
-            : OrtValue.CreateTensorValueFromMemory(_idBuffer32, [1, 1]);
+            ? OrtValue.CreateTensorValueFromMemory(_id, [1, 1])
+            : OrtValue.CreateTensorValueFromMemory(_id32, [1, 1]);
+        _rowValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.EmbedOutputType, [1, 1, _width]);
+        _stepLogitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.LogitsType, [1, 1, _vocabulary]);
+
+        _embedBinding = graphs.Embed.Session.CreateIoBinding();
+        _embedBinding.BindInput(ModelGraphs.InputIds, _idValue);
+        _embedBinding.BindOutput(ModelGraphs.InputsEmbeds, _rowValue);
+
+        var names = new List<string> { ModelGraphs.InputsEmbeds, ModelGraphs.AttentionMask };
+        if (graphs.HasPositionIds)
+        {
+            names.Add(ModelGraphs.PositionIds);
+        }
+
+        if (_keepOne is not null)
+        {
+            names.Add(ModelGraphs.NumLogitsToKeep);
+        }
+
+        if (_useCacheValue is not null)
+        {
+            names.Add(ModelGraphs.UseCacheBranch);
+        }
+
+        _pastStart = names.Count;
+        names.AddRange(graphs.PastNames);
+        _inputNames = [.. names];
+        _inputs = new OrtValue[_inputNames.Length];
+        _presentNames = graphs.PresentNames;
+        _outputNames = [ModelGraphs.Logits, .. _presentNames];
+        _stepOutputs = new OrtValue[_outputNames.Length];
+        _past = new OrtValue[graphs.PastNames.Length];
+        long[] empty = [1, config.NumKeyValueHeads, 0, config.HeadDim];
+        for (int i = 0; i < _past.Length; i++)
+        {
+            _past[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.CacheType, empty);
+        }
+
+        if (deviceCache is not null)
+        {
+            _binding = _decoder.Session.CreateIoBinding();
+        }
     }
 
     /// <summary>The logits of the last position the decoder saw, as floats: [V].</summary>
@@ -77,107 +123,156 @@ internal sealed class DecoderState : IDisposable
     /// <summary>The positions in the KV cache.</summary>
     public int Length { get; private set; }
 
-    /// <summary>The run options, whose <see cref="RunOptions.Terminate"/> flag cancels a run in flight.</summary>
+    /// <summary>Setting <see cref="RunOptions.Terminate"/> cancels a run in flight.</summary>
     public RunOptions RunOptions => _run;
 
     /// <summary>The prefill: the whole prompt sequence (rows [L × D] as floats) at positions 0 … L − 1.</summary>
     public void Prefill(float[] rows, int length)
     {
-        using OrtValue embeds = OrtTensors.FromFloats(rows.AsSpan(0, length * (rows.Length / length)), [1, length, rows.Length / length], _graphs.DecoderEmbedsType);
-        Run(embeds, length);
+        using OrtValue embeds = OrtTensors.FromFloats(rows.AsSpan(0, length * _width), [1, length, _width], _graphs.DecoderEmbedsType); // [1, L, D]
+        long[] positions = new long[length];                                                                                           // [1, L]
+        for (int i = 0; i < length; i++)
+        {
+            positions[i] = i;
+        }
+
+        using OrtValue positionValue = OrtValue.CreateTensorValueFromMemory(positions, [1, length]);
+        Run(embeds, positionValue, length, stepLogits: false);
     }
 
     /// <summary>One decode step: embeds <paramref name="token"/> with <c>embed_tokens</c> and runs the decoder on it at the next position.</summary>
     public void Step(int token)
     {
-        _idBuffer[0] = token;
-        _idBuffer32[0] = token;
-        _tokenId[0] = token;
-        _embedValues[0] = _idValue;
-        using IDisposableReadOnlyCollection<OrtValue> embedded = Guard(_embed, () => _embed.Session.Run(_run, _embedInputs, _embedValues, _embedOutputs));
-        OrtValue row = embedded[0];
-        if (row.GetTensorTypeAndShape().ElementDataType == _graphs.DecoderEmbedsType)
+        _id[0] = token;
+        _id32[0] = token;
+        try
         {
-            Run(row, 1);
+            _graphs.Embed.Session.RunWithBinding(_run, _embedBinding); // → _rowValue [1, 1, D]
         }
-        else
+        catch (OnnxRuntimeException e)
         {
-            float[] values = OrtTensors.ToFloats(row, out long[] shape);
-            using OrtValue converted = OrtTensors.FromFloats(values, shape, _graphs.DecoderEmbedsType);
-            Run(converted, 1);
+            throw Failure(_graphs.Embed, e);
         }
+
+        _position[0] = Length;
+        if (_graphs.EmbedOutputType == _graphs.DecoderEmbedsType)
+        {
+            Run(_rowValue, _positionValue, 1, stepLogits: true);
+            return;
+        }
+
+        float[] row = OrtTensors.ToFloats(_rowValue, out long[] shape); // embed_tokens and the decoder disagree on float16/float32: convert
+        using OrtValue converted = OrtTensors.FromFloats(row, shape, _graphs.DecoderEmbedsType);
+        Run(converted, _positionValue, 1, stepLogits: true);
     }
 
-    private void Run(OrtValue embeds, int count)
+    private void Run(OrtValue embeds, OrtValue positions, int count, bool stepLogits)
     {
         int total = Length + count;
         if (total > _ones.Length)
         {
-            throw new InvalidOperationException($"The decoder would pass its context of {_ones.Length} positions.");
+            throw new InvalidOperationException($"The decoder would pass the {_ones.Length} positions this answer was planned for.");
         }
 
-        using OrtValue mask = OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<long>(_ones, 0, total), [1, total]);
-        using OrtValue? positions = _graphs.HasPositionIds
-            ? OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, new Memory<long>(_positions, Length, count), [1, count])
-            : null;
-
-        _binding.ClearBoundInputs();
-        _binding.ClearBoundOutputs();
-        _binding.BindInput(ModelGraphs.InputsEmbeds, embeds);
-        _binding.BindInput(ModelGraphs.AttentionMask, mask);
-        if (positions is not null)
+        _maskShape[1] = total;
+        using OrtValue mask = Mask(total); // [1, P + S]
+        int at = 0;
+        _inputs[at++] = embeds;
+        _inputs[at++] = mask;
+        if (_graphs.HasPositionIds)
         {
-            _binding.BindInput(ModelGraphs.PositionIds, positions);
+            _inputs[at++] = positions;
         }
 
         if (_keepOne is not null)
         {
-            _binding.BindInput(ModelGraphs.NumLogitsToKeep, _keepOne);
+            _inputs[at++] = _keepOne;
         }
 
         if (_useCacheValue is not null)
         {
             _useCache[0] = Length > 0;
-            _binding.BindInput(ModelGraphs.UseCacheBranch, _useCacheValue);
+            _inputs[at++] = _useCacheValue;
         }
 
-        string[] pastNames = _graphs.PastNames;
-        for (int i = 0; i < pastNames.Length; i++)
+        _past.CopyTo(_inputs, _pastStart);
+        try
         {
-            _binding.BindInput(pastNames[i], _past[i]);
+            if (_binding is null)
+            {
+                RunOnHost();
+            }
+            else
+            {
+                RunBound(stepLogits);
+            }
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw Failure(_decoder, e);
+        }
+        finally
+        {
+            Array.Clear(_inputs);
         }
 
-        _binding.BindOutputToDevice(ModelGraphs.Logits, OrtMemoryInfo.DefaultInstance);
-        string[] presentNames = _graphs.PresentNames;
-        for (int i = 0; i < presentNames.Length; i++)
+        Length = total;
+    }
+
+    /// <summary>CPU: one Run; ORT allocates the present.* tensors, which replace the past.</summary>
+    private void RunOnHost() => TakeOutputs(_decoder.Session.Run(_run, _inputNames, _inputs, _outputNames));
+
+    /// <summary>CUDA: the presents are bound to device memory and stay there; the logits come to the host.</summary>
+    private void RunBound(bool stepLogits)
+    {
+        OrtIoBinding binding = _binding!;
+        binding.ClearBoundInputs();
+        binding.ClearBoundOutputs();
+        for (int i = 0; i < _inputNames.Length; i++)
         {
-            _binding.BindOutputToDevice(presentNames[i], _cacheMemory);
+            binding.BindInput(_inputNames[i], _inputs[i]);
         }
 
-        Guard(_decoder, () =>
+        if (stepLogits)
         {
-            _decoder.Session.RunWithBinding(_run, _binding);
-            return 0;
-        });
+            binding.BindOutput(ModelGraphs.Logits, _stepLogitsValue);
+        }
+        else
+        {
+            binding.BindOutputToDevice(ModelGraphs.Logits, OrtMemoryInfo.DefaultInstance);
+        }
 
-        // Outputs in the order bound: logits, then present.* (ownership passes to us: the collection is not disposed).
-        IDisposableReadOnlyCollection<OrtValue> outputs = _binding.GetOutputValues();
+        foreach (string name in _presentNames)
+        {
+            binding.BindOutputToDevice(name, _deviceCache!);
+        }
+
+        _decoder.Session.RunWithBinding(_run, binding);
+        TakeOutputs(binding.GetOutputValues());
+    }
+
+    /// <summary>
+    /// Reads the last position's logits and swaps the presents in as the past. The collection itself is
+    /// not disposed (that would dispose the presents); each value in it is disposed on its own.
+    /// </summary>
+    private void TakeOutputs(IReadOnlyList<OrtValue> outputs)
+    {
         using (OrtValue logits = outputs[0])
         {
-            long[] shape = logits.GetTensorTypeAndShape().Shape;
-            int v = Logits.Length;
-            if (shape.Length != 3 || shape[0] != 1 || shape[1] < 1 || shape[2] != v)
+            // [1, k, V]: k = 1 with num_logits_to_keep or in a decode step, else the prompt length. Counted from the
+            // element count (no shape object is allocated); the graph's declared rank and V were checked when it was opened.
+            long count = _graphs.LogitsType == TensorElementType.Float16 ? logits.GetTensorDataAsSpan<Float16>().Length : logits.GetTensorDataAsSpan<float>().Length;
+            if (count < _vocabulary || count % _vocabulary != 0)
             {
                 for (int i = 1; i < outputs.Count; i++)
                 {
                     outputs[i].Dispose();
                 }
 
-                throw new InvalidDataException($"{_decoder.Path}: 'logits' came out {OrtTensors.Format(shape)}; expected (1, k, {v}).");
+                throw new InvalidDataException($"{_decoder.Path}: 'logits' came out {OrtTensors.Format(logits.GetTensorTypeAndShape().Shape)}; expected (1, k, {_vocabulary}).");
             }
 
-            // Only the last position's row leaves ONNX Runtime.
-            OrtTensors.ReadFloats(logits, (shape[1] - 1) * v, Logits);
+            OrtTensors.ReadFloats(logits, _graphs.LogitsType, count - _vocabulary, Logits); // only the last position's row leaves ONNX Runtime
         }
 
         for (int i = 0; i < _past.Length; i++)
@@ -185,26 +280,20 @@ internal sealed class DecoderState : IDisposable
             _past[i].Dispose();
             _past[i] = outputs[i + 1];
         }
-
-        Length = total;
     }
 
-    private T Guard<T>(OnnxGraph graph, Func<T> run)
+    /// <summary>An attention mask of <paramref name="total"/> ones over the pinned buffer: one small object, no copy.</summary>
+    private unsafe OrtValue Mask(int total)
     {
-        try
+        fixed (long* ones = _ones) // already pinned: this only takes its address
         {
-            return run();
-        }
-        catch (OnnxRuntimeException e)
-        {
-            if (_run.Terminate)
-            {
-                throw new OperationCanceledException("The answer was cancelled.", e);
-            }
-
-            throw new InvalidOperationException($"{graph.Path}: ONNX Runtime failed to run the graph: {OnnxGraph.FirstLine(e.Message)}", e);
+            return OrtValue.CreateTensorValueWithData(OrtMemoryInfo.DefaultInstance, TensorElementType.Int64, _maskShape, (IntPtr)ones, (long)total * sizeof(long));
         }
     }
+
+    private Exception Failure(OnnxGraph graph, OnnxRuntimeException e) => _run.Terminate
+        ? new OperationCanceledException("The answer was cancelled.", e)
+        : new InvalidOperationException($"{graph.Path}: ONNX Runtime failed to run the graph: {OnnxGraph.FirstLine(e.Message)}", e);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -222,8 +311,12 @@ internal sealed class DecoderState : IDisposable
 
         _keepOne?.Dispose();
         _useCacheValue?.Dispose();
+        _positionValue.Dispose();
         _idValue.Dispose();
-        _binding.Dispose();
+        _rowValue.Dispose();
+        _stepLogitsValue.Dispose();
+        _binding?.Dispose();
+        _embedBinding.Dispose();
         _run.Dispose();
     }
 }

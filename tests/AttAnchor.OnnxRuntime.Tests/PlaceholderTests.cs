@@ -1,3 +1,0 @@
-namespace AttAnchor.OnnxRuntime.Tests;
-
-public class PlaceholderTests;
