@@ -1,3 +1,4 @@
+using AttAnchor.OnnxRuntime;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -79,9 +80,9 @@ public sealed class GraphCheckSuite : IDisposable
 
     private readonly GraphSessionCache _sessions;
     private readonly bool _ownsSessions;
-    private readonly ModelSettings? _settings;
+    private readonly ModelConfig? _settings;
 
-    private GraphCheckSuite(string modelFolder, string checksPath, IReadOnlyList<GraphCheckCase> cases, ModelSettings? settings, GraphSessionCache? sessions)
+    private GraphCheckSuite(string modelFolder, string checksPath, IReadOnlyList<GraphCheckCase> cases, ModelConfig? settings, GraphSessionCache? sessions)
     {
         ModelFolder = modelFolder;
         ChecksPath = checksPath;
@@ -148,8 +149,21 @@ public sealed class GraphCheckSuite : IDisposable
             throw new GraphCheckException($"{checksPath}: 'cases' is empty.");
         }
 
-        ModelSettings? settings = cases.Any(c => c.Inputs.Any(i => i.Crops is not null)) ? ModelSettings.Load(folder) : null;
+        ModelConfig? settings = cases.Any(c => c.Inputs.Any(i => i.Crops is not null)) ? LoadSettings(folder) : null;
         return new GraphCheckSuite(folder, checksPath, cases, settings, sessions);
+    }
+
+    /// <summary>The folder's attanchor.json through the library's reader, its errors as GraphCheck's.</summary>
+    private static ModelConfig LoadSettings(string folder)
+    {
+        try
+        {
+            return ModelConfig.Load(folder);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            throw new GraphCheckException(e.Message, e);
+        }
     }
 
     /// <summary>Runs one case: reads its inputs, runs its graph, compares each reference output.</summary>

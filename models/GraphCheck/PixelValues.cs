@@ -1,3 +1,4 @@
+using AttAnchor.OnnxRuntime;
 using SkiaSharp;
 
 namespace AttAnchor.GraphCheck;
@@ -108,13 +109,13 @@ public static class PixelValues
 
     /// <summary>Reads the PNG crops and normalises them (see <see cref="Normalize"/>).</summary>
     /// <param name="pngPaths">The B crop files.</param>
-    /// <param name="settings">The model's settings (mean and std).</param>
+    /// <param name="settings">The model's attanchor.json (mean and std, used as float32 as NumPy does).</param>
     /// <returns><c>pixel_values</c> [B, 3, H, W], float32.</returns>
-    public static HostTensor FromPngFiles(IEnumerable<string> pngPaths, ModelSettings settings)
+    public static HostTensor FromPngFiles(IEnumerable<string> pngPaths, ModelConfig settings)
     {
         ArgumentNullException.ThrowIfNull(pngPaths);
         ArgumentNullException.ThrowIfNull(settings);
-        return Normalize([.. pngPaths.Select(ReadPng)], settings.ImageMean, settings.ImageStd);
+        return Normalize([.. pngPaths.Select(ReadPng)], [.. settings.ImageMean.Select(m => (float)m)], [.. settings.ImageStd.Select(s => (float)s)]);
     }
 
     /// <summary>Checks the PNG signature and the IHDR chunk: bit depth 8, colour type 2 (RGB) or 6 (RGBA).</summary>
