@@ -119,6 +119,7 @@ internal static class VqaApp
         string question = p.GetValue(o.Question)!;
         try
         {
+            QuietOnnxRuntimeLog();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
             using VisionLanguageModel model = VisionLanguageModel.Open(modelFolder, modelOptions);
             TimeSpan open = System.Diagnostics.Stopwatch.GetElapsedTime(start);
@@ -173,6 +174,20 @@ internal static class VqaApp
         catch (Exception e) when (e is IOException or InvalidDataException or InvalidOperationException or UnauthorizedAccessException or NotSupportedException or OnnxRuntimeException)
         {
             return Fail(stderr, RunError, e.Message);
+        }
+    }
+
+    /// <summary>
+    /// ONNX Runtime's own log would print a multi-line report on stderr when, say, the CUDA provider does not
+    /// load; the console reports such things itself, in one line. So this process's ONNX Runtime environment
+    /// logs only fatal errors (when the console creates it; in-process hosts keep theirs).
+    /// </summary>
+    private static void QuietOnnxRuntimeLog()
+    {
+        if (!OrtEnv.IsCreated)
+        {
+            var options = new EnvironmentCreationOptions { logId = "AttAnchor.Vqa", logLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+            OrtEnv.CreateInstanceWithOptions(ref options);
         }
     }
 
