@@ -221,7 +221,7 @@ public sealed class VisionLanguageModel : IDisposable
     internal void CheckContext(int sequenceLength, int copies, int maxNewTokens, Prompt prompt)
     {
         int context = Config.MaxPositionEmbeddings;
-        if (sequenceLength + maxNewTokens <= context)
+        if ((long)sequenceLength + maxNewTokens <= context)
         {
             return;
         }
