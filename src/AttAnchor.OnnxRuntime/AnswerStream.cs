@@ -140,7 +140,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             int d = config.HiddenSize;
 
             long t = Stopwatch.GetTimestamp();
-            float[] pixels = _model.PixelValues(_image, out _);
+            float[] pixels = _model.PixelValues(_image);
             _preprocess = Stopwatch.GetElapsedTime(t);
 
             float[] image = _model.ImageEmbeddings(pixels, _run, out _vision, out _projector);           // [M × D]
@@ -173,7 +173,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
 
             _decoder.Prefill(rows, _sequenceLength);
             _sampler = new TokenSampler(_options.Temperature, _options.TopK, _options.TopP, _options.RepetitionPenalty, _options.Seed, config.VocabSize);
-            _detokenizer = new StreamingDetokenizer(_model.Prompts.Tokenizer);
+            _detokenizer = new StreamingDetokenizer(_model.Prompts.Detokenizer);
             ids.CopyTo(_history, 0);
             _historyLength = ids.Length;
             _firstLogits = _options.CaptureFirstLogits ? (float[])_decoder.Logits.Clone() : null;

@@ -39,6 +39,7 @@ internal sealed class PromptBuilder
         int question = after.IndexOf(ModelConfig.QuestionPlaceholder, StringComparison.Ordinal);
         _afterHead = after[..question];
         _afterTail = after[(question + ModelConfig.QuestionPlaceholder.Length)..];
+        Detokenizer = new DetokenizerTable(tokenizer);
         _pieces = new string[tokenizer.Vocabulary.Count];
         foreach (var (piece, id) in tokenizer.Vocabulary)
         {
@@ -48,6 +49,9 @@ internal sealed class PromptBuilder
             }
         }
     }
+
+    /// <summary>The id → text table the answers' <see cref="StreamingDetokenizer"/>s share, built once with the tokenizer.</summary>
+    public DetokenizerTable Detokenizer { get; }
 
     /// <summary>The tokenizer, adding neither BOS nor EOS by itself.</summary>
     public LlamaTokenizer Tokenizer { get; }

@@ -39,16 +39,16 @@ namespace AttAnchor.OnnxRuntime;
 /// </list>
 /// <para>
 /// A character is held back only while its bytes may still complete it, so every prefix of the
-/// output is a prefix of the final text. Each id's text is built once in the constructor; a normal
-/// piece returns that cached string, and single ASCII characters and U+FFFD are cached too, so
-/// <see cref="Append"/> allocates nothing beyond a returned string that did not exist yet (a
+/// output is a prefix of the final text. Each id's text is built once, in the
+/// <see cref="DetokenizerTable"/> that every generation of a model shares; a normal piece returns that
+/// cached string, and single ASCII characters and U+FFFD are cached too, so <see cref="Append"/>
+/// allocates nothing beyond a returned string that did not exist yet (a
 /// multi-byte character, or a piece preceded by flushed bytes). Not thread-safe: one instance per
 /// generation.
 /// </para>
 /// </remarks>
 internal sealed class StreamingDetokenizer
 {
-    private const char SpaceSymbol = '\u2581';
     private const string ReplacementString = "\uFFFD";
 
     /// <summary>SentencePiece's default <c>unk_surface</c>: " ⁇ ".</summary>
@@ -56,6 +56,7 @@ internal sealed class StreamingDetokenizer
 
     private static readonly string[] AsciiStrings = CreateAsciiStrings();
 
+    private readonly DetokenizerTable _table;
     private readonly PieceKind[] _kinds;
     private readonly string[] _surfaces;
     private readonly string?[] _bosSurfaces;
@@ -69,91 +70,32 @@ internal sealed class StreamingDetokenizer
     private bool _bosWhitespaceSeen;
     private bool _outputEmpty;
 
-    /// <summary>Builds the id → text table of the tokenizer's vocabulary.</summary>
+    /// <summary>Builds the id → text table of the tokenizer's vocabulary and a decoder over it.</summary>
     /// <param name="tokenizer">A SentencePiece tokenizer opened from a Llama-style <c>tokenizer.model</c>.</param>
     /// <param name="extraControlIds">Ids that decode to nothing besides BOS and EOS (e.g. a pad piece of type CONTROL), or <see langword="null"/>.</param>
     /// <exception cref="NotSupportedException">The model treats whitespace as a suffix, which Llama-family models never do.</exception>
     public StreamingDetokenizer(LlamaTokenizer tokenizer, IEnumerable<int>? extraControlIds = null)
+        : this(new DetokenizerTable(tokenizer, extraControlIds))
     {
-        ArgumentNullException.ThrowIfNull(tokenizer);
-        if (tokenizer.TreatWhitespaceAsSuffix)
-        {
-            throw new NotSupportedException("The tokenizer treats whitespace as a suffix (treat_whitespace_as_suffix); only the prefix convention of Llama-family models is supported.");
-        }
+    }
 
-        int size = 0;
-        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
-        {
-            size = Math.Max(size, entry.Value + 1);
-        }
-
-        _kinds = new PieceKind[size];
-        _surfaces = new string[size];
-        _bosSurfaces = new string?[size];
-        _byteValues = new byte[size];
-        Array.Fill(_kinds, PieceKind.Control);
-        Array.Fill(_surfaces, string.Empty);
-
-        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
-        {
-            int id = entry.Value;
-            string piece = entry.Key;
-            if (id < 0)
-            {
-                continue;
-            }
-
-            if (tokenizer.ByteFallback && TryParseBytePiece(piece, out byte value))
-            {
-                _kinds[id] = PieceKind.Byte;
-                _byteValues[id] = value;
-            }
-            else
-            {
-                _kinds[id] = PieceKind.Normal;
-                _surfaces[id] = piece.Replace(SpaceSymbol, ' ');
-                if (piece.Length > 0 && piece[0] == SpaceSymbol)
-                {
-                    _bosSurfaces[id] = piece[1..].Replace(SpaceSymbol, ' ');
-                }
-            }
-        }
-
-        SetKind(tokenizer.BeginningOfSentenceId, PieceKind.Control, string.Empty);
-        SetKind(tokenizer.EndOfSentenceId, PieceKind.Control, string.Empty);
-        if (extraControlIds is not null)
-        {
-            foreach (int id in extraControlIds)
-            {
-                SetKind(id, PieceKind.Control, string.Empty);
-            }
-        }
-
-        SetKind(tokenizer.UnknownId, PieceKind.Unknown, UnknownSurface);
-
-        _removeExtraWhitespaces = tokenizer.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
-        _stripLeadingSpace = tokenizer.AddDummyPrefix || _removeExtraWhitespaces;
+    /// <summary>A decoder over a table built once (per model) and shared: only the decoding state is new.</summary>
+    /// <param name="table">The vocabulary's id → text table.</param>
+    public StreamingDetokenizer(DetokenizerTable table)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        _table = table;
+        _kinds = table.Kinds;
+        _surfaces = table.Surfaces;
+        _bosSurfaces = table.BosSurfaces;
+        _byteValues = table.ByteValues;
+        _stripLeadingSpace = table.StripLeadingSpace;
+        _removeExtraWhitespaces = table.RemoveExtraWhitespaces;
         Reset();
     }
 
-    /// <summary>How SentencePiece decodes a piece.</summary>
-    private enum PieceKind : byte
-    {
-        /// <summary>Normal, user-defined or unused: the piece with ▁ as a space.</summary>
-        Normal,
-
-        /// <summary>A byte-fallback piece &lt;0xNN&gt;.</summary>
-        Byte,
-
-        /// <summary>BOS, EOS, other control ids and ids beyond the vocabulary: nothing.</summary>
-        Control,
-
-        /// <summary>&lt;unk&gt;: <see cref="UnknownSurface"/>.</summary>
-        Unknown,
-    }
-
     /// <summary>The number of ids the table covers (the tokenizer's vocabulary size).</summary>
-    public int VocabularySize => _kinds.Length;
+    public int VocabularySize => _table.Kinds.Length;
 
     /// <summary>
     /// Takes the next generated id and returns the text it completes: a piece's text, a character
@@ -338,13 +280,134 @@ internal sealed class StreamingDetokenizer
         return new string(_chars, 0, count);
     }
 
+    private static string[] CreateAsciiStrings()
+    {
+        var strings = new string[128];
+        for (int c = 0; c < strings.Length; c++)
+        {
+            strings[c] = ((char)c).ToString();
+        }
+
+        return strings;
+    }
+}
+
+/// <summary>How SentencePiece decodes a piece (<see cref="DetokenizerTable"/>).</summary>
+internal enum PieceKind : byte
+{
+    /// <summary>Normal, user-defined or unused: the piece with ▁ as a space.</summary>
+    Normal,
+
+    /// <summary>A byte-fallback piece &lt;0xNN&gt;.</summary>
+    Byte,
+
+    /// <summary>BOS, EOS, other control ids and ids beyond the vocabulary: nothing.</summary>
+    Control,
+
+    /// <summary>&lt;unk&gt;: <see cref="StreamingDetokenizer.UnknownSurface"/>.</summary>
+    Unknown,
+}
+
+/// <summary>
+/// The immutable id → text table a <see cref="StreamingDetokenizer"/> decodes with: each id's kind (normal,
+/// byte, control, unknown), its text with <c>▁</c> as a space, its text without the leading <c>▁</c> (for the
+/// dummy prefix), and its byte value. Built once per tokenizer and shared by every generation.
+/// </summary>
+internal sealed class DetokenizerTable
+{
+    private const char SpaceSymbol = '\u2581';
+
+    /// <summary>Walks the tokenizer's vocabulary once.</summary>
+    /// <param name="tokenizer">A SentencePiece tokenizer opened from a Llama-style <c>tokenizer.model</c>.</param>
+    /// <param name="extraControlIds">Ids that decode to nothing besides BOS and EOS, or <see langword="null"/>.</param>
+    /// <exception cref="NotSupportedException">The model treats whitespace as a suffix, which Llama-family models never do.</exception>
+    public DetokenizerTable(LlamaTokenizer tokenizer, IEnumerable<int>? extraControlIds = null)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (tokenizer.TreatWhitespaceAsSuffix)
+        {
+            throw new NotSupportedException("The tokenizer treats whitespace as a suffix (treat_whitespace_as_suffix); only the prefix convention of Llama-family models is supported.");
+        }
+
+        int size = 0;
+        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
+        {
+            size = Math.Max(size, entry.Value + 1);
+        }
+
+        Kinds = new PieceKind[size];
+        Surfaces = new string[size];
+        BosSurfaces = new string?[size];
+        ByteValues = new byte[size];
+        Array.Fill(Kinds, PieceKind.Control);
+        Array.Fill(Surfaces, string.Empty);
+
+        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
+        {
+            int id = entry.Value;
+            string piece = entry.Key;
+            if (id < 0)
+            {
+                continue;
+            }
+
+            if (tokenizer.ByteFallback && TryParseBytePiece(piece, out byte value))
+            {
+                Kinds[id] = PieceKind.Byte;
+                ByteValues[id] = value;
+            }
+            else
+            {
+                Kinds[id] = PieceKind.Normal;
+                Surfaces[id] = piece.Replace(SpaceSymbol, ' ');
+                if (piece.Length > 0 && piece[0] == SpaceSymbol)
+                {
+                    BosSurfaces[id] = piece[1..].Replace(SpaceSymbol, ' ');
+                }
+            }
+        }
+
+        SetKind(tokenizer.BeginningOfSentenceId, PieceKind.Control, string.Empty);
+        SetKind(tokenizer.EndOfSentenceId, PieceKind.Control, string.Empty);
+        if (extraControlIds is not null)
+        {
+            foreach (int id in extraControlIds)
+            {
+                SetKind(id, PieceKind.Control, string.Empty);
+            }
+        }
+
+        SetKind(tokenizer.UnknownId, PieceKind.Unknown, StreamingDetokenizer.UnknownSurface);
+
+        RemoveExtraWhitespaces = tokenizer.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
+        StripLeadingSpace = tokenizer.AddDummyPrefix || RemoveExtraWhitespaces;
+    }
+
+    /// <summary>Each id's kind; ids the vocabulary does not name are <see cref="PieceKind.Control"/>.</summary>
+    public PieceKind[] Kinds { get; }
+
+    /// <summary>Each normal id's text, <c>▁</c> as a space; the unknown surface for &lt;unk&gt;; empty otherwise.</summary>
+    public string[] Surfaces { get; }
+
+    /// <summary>Each normal id's text without its leading <c>▁</c>, when it has one (the dummy prefix's form).</summary>
+    public string?[] BosSurfaces { get; }
+
+    /// <summary>Each byte piece's value.</summary>
+    public byte[] ByteValues { get; }
+
+    /// <summary>Whether the first leading space of the output is dropped (dummy prefix or extra-whitespace removal).</summary>
+    public bool StripLeadingSpace { get; }
+
+    /// <summary>Whether the normaliser removes extra whitespace (every leading <c>▁</c> is dropped until there is output).</summary>
+    public bool RemoveExtraWhitespaces { get; }
+
     private void SetKind(int id, PieceKind kind, string surface)
     {
-        if (id >= 0 && id < _kinds.Length)
+        if (id >= 0 && id < Kinds.Length)
         {
-            _kinds[id] = kind;
-            _surfaces[id] = surface;
-            _bosSurfaces[id] = null;
+            Kinds[id] = kind;
+            Surfaces[id] = surface;
+            BosSurfaces[id] = null;
         }
     }
 
@@ -361,15 +424,4 @@ internal sealed class StreamingDetokenizer
     }
 
     private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || (c >= 'A' && c <= 'F');
-
-    private static string[] CreateAsciiStrings()
-    {
-        var strings = new string[128];
-        for (int c = 0; c < strings.Length; c++)
-        {
-            strings[c] = ((char)c).ToString();
-        }
-
-        return strings;
-    }
 }
