@@ -88,6 +88,7 @@ internal static class VqaApp
         GenerationOptions generation;
         string? modelArgument = p.GetValue(o.Model);
         string modelFolder;
+        AnchorDirection? direction;
         try
         {
             modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels) };
@@ -107,7 +108,7 @@ internal static class VqaApp
                 throw new ArgumentException($"--threshold must be a finite number; got {t.ToString(CultureInfo.InvariantCulture)}.");
             }
 
-            ParseDirection(p.GetValue(o.Direction));
+            direction = ParseDirection(p.GetValue(o.Direction));
             modelFolder = modelArgument ?? FindDefaultModel();
         }
         catch (ArgumentException e)
@@ -134,9 +135,9 @@ internal static class VqaApp
                 anchoring = anchoring with { Threshold = threshold };
             }
 
-            if (ParseDirection(p.GetValue(o.Direction)) is AnchorDirection direction)
+            if (direction is AnchorDirection chosen)
             {
-                anchoring = anchoring with { Direction = direction };
+                anchoring = anchoring with { Direction = chosen };
             }
 
             if (p.GetValue(o.NoAnchor))

@@ -32,6 +32,7 @@ public sealed class VisionLanguageModel : IDisposable
 {
     private readonly ModelGraphs _graphs;
     private readonly OrtMemoryInfo? _cudaMemory;
+    private readonly double[] _meanValues;     // image_mean as written (the pad colour is computed from it as Python does)
     private readonly float[] _mean;
     private readonly float[] _std;
     private int _disposed;
@@ -47,6 +48,7 @@ public sealed class VisionLanguageModel : IDisposable
         _cudaMemory = device.Kind == DeviceKind.Cuda
             ? new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.DeviceId, OrtMemType.Default)
             : null;
+        _meanValues = [.. config.ImageMean];
         _mean = [.. config.ImageMean.Select(m => (float)m)];
         _std = [.. config.ImageStd.Select(s => (float)s)];
     }
@@ -150,11 +152,11 @@ public sealed class VisionLanguageModel : IDisposable
         }
     }
 
-    /// <summary>The normalised pixel values [3 × S × S] of an image, and its 8-bit crop [S × S × 3], as the model sees them.</summary>
-    internal float[] PixelValues(ModelImage image, out byte[] crop)
+    /// <summary>The normalised pixel values [3 × S × S] of an image, as the model sees it.</summary>
+    internal float[] PixelValues(ModelImage image)
     {
         int size = Config.ImageSize;
-        crop = ImagePreprocessor.ResizeAndCrop(image, size, Config.ResizeMode, Config.ImageMean.ToArray());
+        byte[] crop = ImagePreprocessor.ResizeAndCrop(image, size, Config.ResizeMode, _meanValues);  // [S × S × 3]
         var pixels = new float[3 * size * size];
         ImagePreprocessor.Normalize(crop, size, _mean, _std, pixels);
         return pixels;

@@ -34,7 +34,7 @@ internal sealed class DecoderState : IDisposable
     private readonly int[] _id32 = new int[1];       //             … or int32
     private readonly OrtValue _idValue;
     private readonly OrtValue _rowValue;             // [1, 1, D]   the token's embedding: embed_tokens writes it, the decoder reads it
-    private readonly OrtValue _stepLogitsValue;      // [1, 1, V]   a decode step's logits under CUDA
+    private readonly OrtValue? _stepLogitsValue;     // [1, 1, V]   a decode step's logits under CUDA
 
     private readonly OrtIoBinding _embedBinding;     // input_ids → _idValue, inputs_embeds → _rowValue, bound once
 
@@ -75,7 +75,6 @@ internal sealed class DecoderState : IDisposable
             ? OrtValue.CreateTensorValueFromMemory(_id, [1, 1])
             : OrtValue.CreateTensorValueFromMemory(_id32, [1, 1]);
         _rowValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.EmbedOutputType, [1, 1, _width]);
-        _stepLogitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.LogitsType, [1, 1, _vocabulary]);
 
         _embedBinding = graphs.Embed.Session.CreateIoBinding();
         _embedBinding.BindInput(ModelGraphs.InputIds, _idValue);
@@ -114,6 +113,7 @@ internal sealed class DecoderState : IDisposable
         if (deviceCache is not null)
         {
             _binding = _decoder.Session.CreateIoBinding();
+            _stepLogitsValue = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.LogitsType, [1, 1, _vocabulary]);
         }
     }
 
@@ -235,7 +235,7 @@ internal sealed class DecoderState : IDisposable
 
         if (stepLogits)
         {
-            binding.BindOutput(ModelGraphs.Logits, _stepLogitsValue);
+            binding.BindOutput(ModelGraphs.Logits, _stepLogitsValue!);
         }
         else
         {
@@ -314,7 +314,7 @@ internal sealed class DecoderState : IDisposable
         _positionValue.Dispose();
         _idValue.Dispose();
         _rowValue.Dispose();
-        _stepLogitsValue.Dispose();
+        _stepLogitsValue?.Dispose();
         _binding?.Dispose();
         _embedBinding.Dispose();
         _run.Dispose();
