@@ -153,7 +153,8 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, stri
         _ => "stop_string",
     };
 
-    private static string DirectionName(AnchorDirection direction) =>
+    /// <summary><c>text-into-image</c> or <c>image-into-text</c>, as the command line writes it.</summary>
+    public static string DirectionName(AnchorDirection direction) =>
         direction == AnchorDirection.ImageIntoText ? "image-into-text" : "text-into-image";
 
     /// <summary>A piece with its control characters shown: <c>▁\n</c> stays readable in a table.</summary>

@@ -1,13 +1,15 @@
 using System.CommandLine;
 using System.Globalization;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.Vqa.Eval;
 using Microsoft.ML.OnnxRuntime;
 
 namespace AttAnchor.Vqa;
 
 /// <summary>
 /// The console's command line and run: parses the options of ../shared/spec/vqa-cli.md, opens the model,
-/// answers, and writes either the human-readable report or one JSON object. Every error is one line on
+/// answers, and writes either the human-readable report or one JSON object; the <c>eval</c> subcommand
+/// (<see cref="EvalCommand"/>) evaluates models on POPE-format question files. Every error is one line on
 /// stderr with a non-zero exit code, and nothing on stdout.
 /// </summary>
 internal static class VqaApp
@@ -65,17 +67,27 @@ internal static class VqaApp
     {
         var options = new Options();
         RootCommand root = options.Command();
+        int code = 0;
+        root.SetAction(async (result, token) =>
+        {
+            code = await AnswerAsync(options, result, stdout, stderr, token).ConfigureAwait(false);
+        });
+
+        // The eval subcommand has its own options; the root's required --image and --question do not apply to it.
+        var evaluation = new EvalCommand();
+        evaluation.Command.SetAction(async (result, token) =>
+        {
+            code = await evaluation.RunAsync(result, stdout, stderr, token).ConfigureAwait(false);
+        });
+        root.Add(evaluation.Command);
+
+        // Actions are set before parsing: a root command with subcommands and no action would be an error.
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
             return Fail(stderr, UsageError, $"{parsed.Errors[0].Message} Run with --help for the options.");
         }
 
-        int code = 0;
-        root.SetAction(async (result, token) =>
-        {
-            code = await AnswerAsync(options, result, stdout, stderr, token).ConfigureAwait(false);
-        });
         var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
         int invoked = await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         return invoked != 0 ? invoked : code;
@@ -118,7 +130,7 @@ internal static class VqaApp
 
         bool json = p.GetValue(o.Json);
         string question = p.GetValue(o.Question)!;
-        try
+        return await RunGuardedAsync(stderr, async () =>
         {
             QuietOnnxRuntimeLog();
             long start = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -163,6 +175,18 @@ internal static class VqaApp
             }
 
             return 0;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="body"/> and turns what it throws into the console's one-line errors: cancelled (130),
+    /// a bad argument (2), or a model, image or data problem (1).
+    /// </summary>
+    internal static async Task<int> RunGuardedAsync(TextWriter stderr, Func<Task<int>> body)
+    {
+        try
+        {
+            return await body().ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -183,7 +207,7 @@ internal static class VqaApp
     /// load; the console reports such things itself, in one line. So this process's ONNX Runtime environment
     /// logs only fatal errors (when the console creates it; in-process hosts keep theirs).
     /// </summary>
-    private static void QuietOnnxRuntimeLog()
+    internal static void QuietOnnxRuntimeLog()
     {
         if (!OrtEnv.IsCreated)
         {
@@ -193,7 +217,7 @@ internal static class VqaApp
     }
 
     /// <summary>One line on stderr; nothing on stdout.</summary>
-    private static int Fail(TextWriter stderr, int code, string message)
+    internal static int Fail(TextWriter stderr, int code, string message)
     {
         stderr.WriteLine($"error: {OneLine(message)}");
         return code;
@@ -202,7 +226,7 @@ internal static class VqaApp
     private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
     /// <summary>An option error's message without .NET's "(Parameter 'x')" tail, naming the console's option where it differs.</summary>
-    private static string OptionMessage(ArgumentException e)
+    internal static string OptionMessage(ArgumentException e)
     {
         string message = e.Message;
         int tail = message.IndexOf(" (Parameter '", StringComparison.Ordinal);
@@ -232,7 +256,7 @@ internal static class VqaApp
         };
     }
 
-    private static ModelOptions ParseDevice(string? device, ModelOptions options)
+    internal static ModelOptions ParseDevice(string? device, ModelOptions options)
     {
         if (device is null)
         {

@@ -1,0 +1,282 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using AttAnchor.OnnxRuntime;
+using Spectre.Console;
+
+namespace AttAnchor.Vqa.Eval;
+
+/// <summary>
+/// The <c>eval</c> subcommand: answers every question of POPE-format JSONL files with every model × AttAnchor
+/// config (greedy), scores the answers (<see cref="PopeMetrics"/>) and writes <c>report.json</c>, <c>report.md</c>
+/// and <c>report.png</c> (<see cref="EvalReport"/>), then prints the summary table on stdout. The command line, the
+/// models' <c>attanchor.json</c> files and every data line and image are checked before any model runs.
+/// </summary>
+internal sealed class EvalCommand
+{
+    /// <summary>The answer length when <c>--max-new-tokens</c> is not given: a yes/no answer is short.</summary>
+    public const int DefaultMaxNewTokens = 16;
+
+    private readonly Option<string[]> _model = new("--model") { Description = "A model folder (repeatable: every model runs every config).", Required = true, HelpName = "DIR" };
+    private readonly Option<string[]> _data = new("--data") { Description = "A POPE-format JSONL file (one split, named by the file), or a folder whose *.jsonl files are the splits (repeatable).", Required = true, HelpName = "FILE|DIR" };
+    private readonly Option<string[]> _config = new("--config") { Description = $"An AttAnchor setting to run (repeatable): {EvalConfig.Forms}. Default: off and default.", HelpName = "CONFIG" };
+    private readonly Option<string?> _images = new("--images") { Description = "Resolve the data's image names under this folder instead of beside each JSONL file (POPE's files name COCO val2014 images by file name).", HelpName = "DIR" };
+    private readonly Option<string?> _questionSuffix = new("--question-suffix") { Description = "Appended to every question after a space, e.g. \"Answer the question using a single word or phrase.\"", HelpName = "TEXT" };
+    private readonly Option<int?> _limit = new("--limit") { Description = "Evaluate only the first N items of every split.", HelpName = "N" };
+    private readonly Option<int> _maxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate per answer, EOS included (greedy decoding).", DefaultValueFactory = _ => DefaultMaxNewTokens, HelpName = "N" };
+    private readonly Option<string> _device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU.", HelpName = "cpu|cuda[:N]" };
+    private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
+    private readonly Option<string> _out = new("--out") { Description = "The folder for report.json, report.md and report.png (created if missing).", Required = true, HelpName = "DIR" };
+
+    /// <summary>Makes the command with its options; the caller sets its action.</summary>
+    public EvalCommand()
+    {
+        Command = new Command("eval", "Evaluates models on POPE-format question files (yes/no and open items) with and without AttAnchor; writes report.json, report.md and report.png.");
+        foreach (Option option in (Option[])[_model, _data, _config, _images, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _out])
+        {
+            Command.Add(option);
+        }
+    }
+
+    /// <summary>The <c>eval</c> command.</summary>
+    public Command Command { get; }
+
+    /// <summary>Runs the evaluation the parsed command line asks for; returns the exit code.</summary>
+    public async Task<int> RunAsync(ParseResult parsed, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(parsed);
+        ModelOptions modelOptions;
+        GenerationOptions generation;
+        IReadOnlyList<EvalConfig> configs;
+        int? limit = parsed.GetValue(_limit);
+        string? suffix = parsed.GetValue(_questionSuffix) is { } s && !string.IsNullOrWhiteSpace(s) ? s.Trim() : null;
+        string outFolder = parsed.GetValue(_out)!;
+        try
+        {
+            modelOptions = VqaApp.ParseDevice(parsed.GetValue(_device), new ModelOptions { IntraOpThreads = parsed.GetValue(_threads) });
+            generation = new GenerationOptions { MaxNewTokens = parsed.GetValue(_maxNewTokens), Temperature = 0 };
+            configs = ParseConfigs(parsed.GetValue(_config) ?? []);
+            if (limit is < 1)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--limit must be 1 or more; got {limit}."));
+            }
+
+            if (string.IsNullOrWhiteSpace(outFolder))
+            {
+                throw new ArgumentException("--out must name a folder.");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            return VqaApp.Fail(stderr, VqaApp.UsageError, VqaApp.OptionMessage(e));
+        }
+
+        return await VqaApp.RunGuardedAsync(stderr, async () =>
+        {
+            // Everything is checked before the first model opens: the models' attanchor.json, every line, every image.
+            IReadOnlyList<ModelEntry> models = ReadModels(parsed.GetValue(_model)!);
+            IReadOnlyList<PopeSplit> splits = PopeData.Load(parsed.GetValue(_data)!, parsed.GetValue(_images), limit);
+            Directory.CreateDirectory(outFolder);
+            var plan = new Plan(models, configs, splits, generation, modelOptions, suffix);
+
+            IReadOnlyList<RunReport> runs = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected
+                ? await WithProgressBarsAsync(plan, stderr, cancellationToken).ConfigureAwait(false)
+                : await EvaluateAsync(plan, new Progress(stderr, null), cancellationToken).ConfigureAwait(false);
+
+            var settings = new EvalSettings(
+                [.. models.Select(m => m.Folder)],
+                [.. splits.Select(s => new DataSource(s.Name, s.File, s.Items.Count, s.TotalItems))],
+                [.. configs.Select(c => c.Argument)],
+                parsed.GetValue(_images), suffix, limit, generation.MaxNewTokens, generation.Temperature,
+                parsed.GetValue(_device) ?? "auto", modelOptions.IntraOpThreads);
+            var report = new EvalReport(settings, runs);
+            report.Write(outFolder);
+            stdout.Write(report.SummaryTable());
+            stdout.Flush();
+            stderr.WriteLine($"wrote {Path.Combine(outFolder, EvalReport.JsonFile)}, {EvalReport.MarkdownFile} and {EvalReport.ChartFile}");
+            return 0;
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>The <c>--config</c> values, or <c>off</c> and <c>default</c> when none is given; a repeated value is a usage error.</summary>
+    /// <exception cref="ArgumentException">A value is not one of <see cref="EvalConfig.Forms"/>, or is given twice.</exception>
+    public static IReadOnlyList<EvalConfig> ParseConfigs(IReadOnlyList<string> values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Count == 0)
+        {
+            return EvalConfig.Defaults;
+        }
+
+        var configs = new List<EvalConfig>();
+        foreach (string value in values)
+        {
+            EvalConfig config = EvalConfig.Parse(value);
+            if (configs.Any(c => c.Anchoring == config.Anchoring))
+            {
+                throw new ArgumentException($"--config '{value}' repeats a config given before it; give each once.");
+            }
+
+            configs.Add(config);
+        }
+
+        return configs;
+    }
+
+    /// <summary>A run's label: "&lt;model name&gt; / &lt;config&gt;", e.g. <c>shapes-baseline / off</c>.</summary>
+    public static string RunLabel(string modelName, EvalConfig config, AttAnchorOptions modelDefaults) =>
+        $"{modelName} / {config.Describe(modelDefaults)}";
+
+    private static IReadOnlyList<ModelEntry> ReadModels(IReadOnlyList<string> folders)
+    {
+        var names = folders.Select(f => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(f)))).ToList();
+        var models = new List<ModelEntry>();
+        for (int i = 0; i < folders.Count; i++)
+        {
+            // Two folders of the same name are told apart by the path as given.
+            string name = names.Count(n => n == names[i]) > 1 ? Path.TrimEndingDirectorySeparator(folders[i]) : names[i];
+            models.Add(new ModelEntry(folders[i], name, ModelConfig.Load(folders[i])));
+        }
+
+        return models;
+    }
+
+    private static async Task<IReadOnlyList<RunReport>> WithProgressBarsAsync(Plan plan, TextWriter stderr, CancellationToken cancellationToken)
+    {
+        // stderr is a terminal (checked by the caller); Spectre's own check looks at stdin, which may be redirected.
+        IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr), Interactive = InteractionSupport.Yes });
+        return await console.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .StartAsync(async context =>
+            {
+                ProgressTask[] tasks = [.. plan.Labels().Select(label => context.AddTask(Markup.Escape(label), autoStart: false, maxValue: plan.ItemsPerRun))];
+                return await EvaluateAsync(plan, new Progress(stderr, tasks), cancellationToken).ConfigureAwait(false);
+            }).ConfigureAwait(false);
+    }
+
+    private static async Task<IReadOnlyList<RunReport>> EvaluateAsync(Plan plan, Progress progress, CancellationToken cancellationToken)
+    {
+        var runs = new List<RunReport>();
+        foreach (ModelEntry entry in plan.Models)
+        {
+            VqaApp.QuietOnnxRuntimeLog();
+            using VisionLanguageModel model = VisionLanguageModel.Open(entry.Folder, plan.ModelOptions);
+            var images = new Dictionary<string, ModelImage>(StringComparer.Ordinal);   // each image decoded once per model
+            foreach (EvalConfig config in plan.Configs)
+            {
+                int run = runs.Count;
+                string label = RunLabel(entry.Name, config, model.Config.Anchoring);
+                AttAnchorOptions anchoring = config.Resolve(model.Config.Anchoring);
+                GenerationOptions options = plan.Generation with { Anchoring = anchoring };
+                progress.RunStarted(run);
+                var splits = new List<SplitReport>();
+                foreach (PopeSplit split in plan.Splits)
+                {
+                    long start = Stopwatch.GetTimestamp();
+                    var items = new List<ItemReport>(split.Items.Count);
+                    foreach (PopeItem item in split.Items)
+                    {
+                        if (!images.TryGetValue(item.ImagePath, out ModelImage? image))
+                        {
+                            image = Load(model, item);
+                            images.Add(item.ImagePath, image);
+                        }
+
+                        VqaResult result = await AnswerAsync(model, image, item, plan.Ask(item), options, cancellationToken).ConfigureAwait(false);
+                        string prediction = PopeMetrics.Predict(item.Kind, result.Text);
+                        items.Add(new ItemReport(item.QuestionId, item.Image, item.Question, item.Label, item.Kind, item.Expected,
+                            result.Text, prediction, prediction == item.Expected, result.Anchors.Count, result.SequenceLength));
+                        progress.ItemDone(run);
+                    }
+
+                    var done = new SplitReport(split.Name, PopeMetrics.Summarize(items.Select(i => (i.Kind, i.Expected, i.Prediction))), items);
+                    splits.Add(done);
+                    progress.SplitDone(run, plan.RunCount, label, done, Stopwatch.GetElapsedTime(start));
+                }
+
+                runs.Add(new RunReport(label, entry.Folder,
+                    new RunConfig(config.Argument, anchoring.Enabled, anchoring.Threshold, Report.DirectionName(anchoring.Direction)),
+                    model.Device.Name, model.Device.Reason, splits));
+            }
+        }
+
+        return runs;
+    }
+
+    private static ModelImage Load(VisionLanguageModel model, PopeItem item)
+    {
+        try
+        {
+            return model.LoadImage(item.ImagePath);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or NotSupportedException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{item.Where}: {e.Message}", e);
+        }
+    }
+
+    private static async Task<VqaResult> AnswerAsync(VisionLanguageModel model, ModelImage image, PopeItem item, string question, GenerationOptions options, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await model.AnswerAsync(image, question, options, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ArgumentException e)
+        {
+            // The question does not fit the model's context, say: a data problem, named by its line.
+            throw new InvalidDataException($"{item.Where}: {VqaApp.OptionMessage(e)}", e);
+        }
+    }
+
+    /// <summary>A model folder, its name in labels and its attanchor.json.</summary>
+    private sealed record ModelEntry(string Folder, string Name, ModelConfig Config);
+
+    /// <summary>Everything a run needs, checked.</summary>
+    private sealed record Plan(
+        IReadOnlyList<ModelEntry> Models, IReadOnlyList<EvalConfig> Configs, IReadOnlyList<PopeSplit> Splits,
+        GenerationOptions Generation, ModelOptions ModelOptions, string? QuestionSuffix)
+    {
+        public int ItemsPerRun => Splits.Sum(s => s.Items.Count);
+
+        public int RunCount => Models.Count * Configs.Count;
+
+        public IEnumerable<string> Labels() =>
+            Models.SelectMany(m => Configs.Select(c => RunLabel(m.Name, c, m.Config.Anchoring)));
+
+        /// <summary>The question as the model is asked it: the item's text, then the suffix after a space.</summary>
+        public string Ask(PopeItem item) => QuestionSuffix is null ? item.Question : $"{item.Question} {QuestionSuffix}";
+    }
+
+    /// <summary>Progress on stderr: Spectre.Console bars (one per run) on a terminal, else one line per finished run and split.</summary>
+    private sealed class Progress(TextWriter stderr, ProgressTask[]? bars)
+    {
+        public void RunStarted(int run) => bars?[run].StartTask();
+
+        public void ItemDone(int run) => bars?[run].Increment(1);
+
+        public void SplitDone(int run, int runCount, string label, SplitReport split, TimeSpan elapsed)
+        {
+            if (bars is not null)
+            {
+                return;
+            }
+
+            var line = new System.Text.StringBuilder();
+            line.Append(CultureInfo.InvariantCulture, $"[{run + 1}/{runCount}] {label} · {split.Split}: {split.Items.Count} items");
+            if (split.Metrics.YesNo is { } b)
+            {
+                line.Append(CultureInfo.InvariantCulture, $", acc {b.Accuracy * 100:F1}% F1 {b.F1 * 100:F1}% yes {b.YesRatio * 100:F1}%");
+            }
+
+            if (split.Metrics.Open is { } o)
+            {
+                line.Append(CultureInfo.InvariantCulture, $", EM {o.ExactMatch * 100:F1}% of {o.Count}");
+            }
+
+            line.Append(CultureInfo.InvariantCulture, $" ({elapsed.TotalSeconds:F1} s)");
+            stderr.WriteLine(line.ToString());
+            stderr.Flush();
+        }
+    }
+}
