@@ -19,7 +19,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from llavagen import arch, config, export, references, testimages, tokenizer  # noqa: E402
+from llavagen import arch, config, export, parity, references, testimages, tokenizer  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -28,6 +28,8 @@ def generate(root):
     torch.set_num_threads(1)             # one thread: the same bits on any core count
     image_dir = os.path.join(root, "images")
     names = testimages.make(image_dir)
+    cases = parity.write(os.path.join(root, "regroup-parity.json"))
+    print(f"regroup-parity.json: {cases} cases, PyTorch's training rule equal to NumPy's on every one")
     spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
     for cfg in config.FIXTURES:
         folder = os.path.join(root, cfg.name)

@@ -3,7 +3,8 @@
 - CLIP ViT (as transformers' CLIPVisionModel): bias-free conv patch embedding, class embedding,
   learned positions, pre-layernorm, pre-LN encoder layers with a quick_gelu MLP. The output is
   the hidden state at `feature_layer` (-2: the input of the last layer), CLS dropped for the
-  "default" select strategy.
+  "default" select strategy, optionally average-pooled `pool` x `pool` over the patch grid (the
+  shapes model; 1, no pooling, for TinyLLaVA and the fixtures).
 - Projector (LlavaMultiModalProjector): Linear -> GELU (erf) -> Linear.
 - Llama decoder (LlamaForCausalLM without its embedding table, which is a graph of its own):
   RMSNorm, rotary positions (rotate-half convention), grouped-query attention, SiLU-gated MLP,
@@ -61,6 +62,31 @@ class ClipLayer(nn.Module):
         return x + self.fc2(h)
 
 
+class ConvStem(nn.Module):
+    """A convolutional stem in place of the patch embedding ("Early convolutions help transformers
+    see better", Xiao et al. 2021): stride 4, 2 and 2 (x patch_size / 16) to one vector per patch.
+    Used by the shapes model, which learns its vision from zero in minutes; CLIP uses the plain
+    patch_size x patch_size convolution."""
+
+    def __init__(self, width, patch_size):
+        super().__init__()
+        if patch_size % 16:
+            raise ValueError("the convolutional stem needs a patch size that is a multiple of 16")
+        first = patch_size // 4
+        self.conv1 = nn.Conv2d(3, width // 4, kernel_size=first, stride=first)
+        self.conv2 = nn.Conv2d(width // 4, width // 2, kernel_size=3, stride=2, padding=1)
+        self.conv3 = nn.Conv2d(width // 2, width, kernel_size=3, stride=2, padding=1)
+
+    def forward(self, x):
+        x = F.gelu(self.conv1(x))
+        x = F.gelu(self.conv2(x))
+        return self.conv3(x)
+
+    @property
+    def weight(self):
+        return self.conv1.weight
+
+
 class ClipVisionTower(nn.Module):
     """pixel_values [B, 3, H, W] -> image_features [B, M, Dv]."""
 
@@ -68,7 +94,10 @@ class ClipVisionTower(nn.Module):
         super().__init__()
         self.cfg = cfg
         w = cfg.hidden_size
-        self.patch_embedding = nn.Conv2d(3, w, kernel_size=cfg.patch_size, stride=cfg.patch_size, bias=False)
+        if cfg.stem == "conv":
+            self.patch_embedding = ConvStem(w, cfg.patch_size)
+        else:
+            self.patch_embedding = nn.Conv2d(3, w, kernel_size=cfg.patch_size, stride=cfg.patch_size, bias=False)
         self.class_embedding = nn.Parameter(torch.zeros(w))
         self.position_embedding = nn.Parameter(torch.zeros(cfg.num_patches + 1, w))
         self.pre_layrnorm = nn.LayerNorm(w, eps=cfg.layer_norm_eps)
@@ -83,7 +112,15 @@ class ClipVisionTower(nn.Module):
         x = self.pre_layrnorm(x)                                                           # hidden_states[0]
         for layer in self.layers[: self.cfg.layers_run]:
             x = layer(x)                                                                   # hidden_states[i]
-        return x[:, 1:] if self.cfg.feature_select == "default" else x
+        if self.cfg.feature_select != "default":
+            return x
+        x = x[:, 1:]
+        if self.cfg.pool > 1:                                                              # [B, g*g, W]
+            g, k = self.cfg.grid, self.cfg.pool
+            x = x.transpose(1, 2).reshape(b, -1, g, g)                                     # [B, W, g, g]
+            x = F.avg_pool2d(x, kernel_size=k, stride=k)                                   # [B, W, g/k, g/k]
+            x = x.flatten(2).transpose(1, 2)                                               # [B, (g/k)^2, W]
+        return x
 
 
 class Projector(nn.Module):

@@ -21,6 +21,13 @@ class VisionConfig:
     feature_layer: int = -2          # index into hidden_states (embeddings, layer 1, ..., layer L)
     feature_select: str = "default"  # "default" drops CLS, "full" keeps it
     layer_norm_eps: float = 1e-5
+    pool: int = 1                    # average-pool the patch features pool x pool before the projector
+    stem: str = "patch"              # "patch": CLIP's patch_size conv; "conv": a small convolutional stem
+
+    @property
+    def token_patch_size(self):
+        """The side in pixels of the image area one image token covers (patch_size x pool)."""
+        return self.patch_size * self.pool
 
     @property
     def grid(self):
@@ -32,6 +39,10 @@ class VisionConfig:
 
     @property
     def num_image_tokens(self):
+        if self.pool > 1:
+            if self.feature_select != "default" or self.grid % self.pool:
+                raise ValueError("pooling needs feature_select 'default' and a grid divisible by the pool")
+            return (self.grid // self.pool) ** 2
         return self.num_patches + (1 if self.feature_select == "full" else 0)
 
     @property
@@ -86,7 +97,7 @@ class ModelConfig:
         return {
             "model_type": "llava",
             "image_size": v.image_size,
-            "patch_size": v.patch_size,
+            "patch_size": v.token_patch_size,
             "num_image_tokens": v.num_image_tokens,
             "image_mean": list(self.image_mean),
             "image_std": list(self.image_std),

@@ -90,7 +90,7 @@ def _embed(model, ids):
 
 
 def _plan_entry(cfg, ptok, prompt, text_emb, image_emb, direction, threshold, image_name, prompt_index):
-    grid = cfg.vision.grid
+    grid = cfg.vision.image_size // cfg.vision.token_patch_size
     anchors = attanchor.plan(text_emb, image_emb, threshold, direction)
     ids = prompt["text_ids"]
     baseline = len(prompt["prefix_ids"]) + image_emb.shape[0] + len(ids)
