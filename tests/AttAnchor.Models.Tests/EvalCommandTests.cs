@@ -135,6 +135,20 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         Assert.False(Directory.Exists(outFolder), "nothing runs and nothing is written before the data is checked");
     }
 
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(3, 2)]
+    [InlineData(7, 4)]
+    [InlineData(12, 6)]
+    public void The_chart_grows_wide_enough_for_every_value_label_at_full_size(int groups, int series)
+    {
+        int width = BarChart.WidthFor(groups, series);
+        double barWidth = (width - 100) / (double)groups * 0.8 / series; // the plot leaves 76 + 24 px; bars fill 80 % of a group
+
+        Assert.True(width >= BarChart.MinWidth);
+        Assert.True(PixelFont.MeasureWidth("100.0", 2) <= barWidth, $"{groups} groups of {series}: bars {barWidth:F1} px wide");
+    }
+
     [Fact]
     public async Task Cancelling_exits_130()
     {
@@ -238,10 +252,10 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("## All metrics", markdown, StringComparison.Ordinal);
         Assert.Contains("| tiny-336-gqa / default (τ=0.12 text-into-image) | yesno | 3 |", markdown, StringComparison.Ordinal);
 
-        // report.png: the chart's size, each run's colour, and ink in the title band (the pixel font draws).
+        // report.png: the chart's size (three groups: mixed, mixed EM, yesno), each run's colour, and ink in the title band (the pixel font draws).
         using SKBitmap png = SKBitmap.Decode(Path.Combine(outFolder, EvalReport.ChartFile));
         Assert.NotNull(png);
-        Assert.Equal((BarChart.Width, BarChart.HeightFor(runs.Length)), (png.Width, png.Height));
+        Assert.Equal((BarChart.WidthFor(3, runs.Length), BarChart.HeightFor(runs.Length)), (png.Width, png.Height));
         SKColor[] pixels = png.Pixels;
         for (int r = 0; r < runs.Length; r++)
         {

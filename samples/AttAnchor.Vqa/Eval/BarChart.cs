@@ -12,15 +12,18 @@ internal sealed record BarSeries(string Label, IReadOnlyList<double?> Values);
 /// <summary>
 /// A grouped bar chart drawn with SkiaSharp and <see cref="PixelFont"/>: groups along the x axis, one bar per
 /// series in each group in the series' colour, a y axis from 0 to 100 %, the value above each bar, a title and a
-/// legend. <see cref="Width"/> is fixed; the height grows with the legend (<see cref="HeightFor"/>).
+/// legend. The width grows with the number of bars, so every value label fits its bar at full size
+/// (<see cref="WidthFor"/>); the height grows with the legend (<see cref="HeightFor"/>).
 /// </summary>
 /// <param name="title">The title above the plot.</param>
 /// <param name="groups">The group names under the x axis.</param>
 /// <param name="series">The series; each has one value per group.</param>
 internal sealed class BarChart(string title, IReadOnlyList<string> groups, IReadOnlyList<BarSeries> series)
 {
-    /// <summary>The image width in pixels.</summary>
-    public const int Width = 1000;
+    /// <summary>The least image width in pixels.</summary>
+    public const int MinWidth = 1000;
+
+    private const int BarSlot = 60;         // room per bar for a value such as "100.0" at scale 2 (the bars fill 80 % of a group)
 
     private const int Top = 56;             // the title sits above this
     private const int PlotHeight = 360;
@@ -50,6 +53,10 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
     /// <summary>The series.</summary>
     public IReadOnlyList<BarSeries> Series { get; } = series ?? throw new ArgumentNullException(nameof(series));
 
+    /// <summary>The image width for <paramref name="groupCount"/> groups of <paramref name="seriesCount"/> bars.</summary>
+    public static int WidthFor(int groupCount, int seriesCount) =>
+        Math.Max(MinWidth, Left + Right + (int)Math.Ceiling(Math.Max(groupCount, 1) * Math.Max(seriesCount, 1) * BarSlot / 0.8));
+
     /// <summary>The image height for <paramref name="seriesCount"/> series: the title, the plot, the group names and one legend row per series.</summary>
     public static int HeightFor(int seriesCount) => Top + PlotHeight + AxisLabels + (Math.Max(seriesCount, 1) * LegendRow) + Bottom;
 
@@ -64,6 +71,7 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
     public SKBitmap Render()
     {
         int height = HeightFor(Series.Count);
+        int Width = WidthFor(Groups.Count, Series.Count);
         var bitmap = new SKBitmap(new SKImageInfo(Width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(Background);
