@@ -5,6 +5,7 @@
     /usr/bin/python3 models/train_shapes.py --stage vision  # stage 1 only (the shared vision encoder)
     /usr/bin/python3 models/train_shapes.py --stage answers # stage 2 and export, from a saved stage 1
     /usr/bin/python3 models/train_shapes.py --stage export  # the model folders again, from saved weights
+    /usr/bin/python3 models/train_shapes.py --stage anchors # what the AttAnchor model anchors (anchors.json)
     /usr/bin/python3 models/train_shapes.py --data-only     # write the evaluation splits only
 
 The recipe is in llavagen/shapes_train.py. Stage 1 (the vision encoder) is shared: both models
@@ -30,7 +31,7 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from llavagen import arch, export, references, shapes, tokenizer  # noqa: E402
+from llavagen import arch, export, references, regroup, shapes, tokenizer  # noqa: E402
 from llavagen import shapes_train as st  # noqa: E402
 
 WORK = os.path.join(HERE, "generated", "shapes-work")
@@ -116,13 +117,15 @@ def stage_answers(args, log):
                                    seed=21, log=lambda line, v=variant: log(f"[{variant}] {line}"), anchor_fraction=fraction)
         seconds = time.time() - start
         model.eval()
+        torch.save({"state": model.state_dict(), "threshold": None}, os.path.join(WORK, f"model-{variant}.pt"))
         threshold = 1.0
         if fraction is not None:
-            threshold, _ = st.calibrate_threshold(model, valid_features, valid, fraction)
+            per_example = valid_features[torch.tensor([ex.scene for ex in valid])]
+            threshold, _ = st.calibrate_threshold(model, per_example, valid, fraction)
             threshold = round(threshold, 4)
+        torch.save({"state": model.state_dict(), "threshold": threshold}, os.path.join(WORK, f"model-{variant}.pt"))
         accuracy = validation_accuracy(model, valid_features, valid, encoder, ptok, threshold)
         log(f"[{variant}] stage 2: {seconds:.0f} s, τ {threshold}, validation {json.dumps(accuracy)}")
-        torch.save({"state": model.state_dict(), "threshold": threshold}, os.path.join(WORK, f"model-{variant}.pt"))
         folder = export_variant(variant, model, threshold, spm_model)
         training = {
             "variant": variant,
@@ -137,7 +140,7 @@ def stage_answers(args, log):
             "validation_accuracy": accuracy,
             "history": history,
         }
-        with open(os.path.join(WORK, f"training-{variant}.json"), "w", encoding="utf-8") as f:
+        with open(os.path.join(SHAPES, f"training-{variant}.json"), "w", encoding="utf-8") as f:
             json.dump(training, f, indent=1)
         log(f"[{variant}] exported to {os.path.relpath(folder)}")
 
@@ -167,6 +170,47 @@ def stage_export(args, log):
         log(f"[{variant}] exported to {os.path.relpath(export_variant(variant, model, saved['threshold'], spm_model))}")
 
 
+def stage_anchors(args, log):
+    """What the AttAnchor model anchors on the test split at its threshold: which words, and whether
+    the patch a word is copied next to lies on an object, and on one of the colour or shape it names."""
+    saved = torch.load(os.path.join(WORK, "model-attanchor.pt"))
+    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
+    cfg = st.SHAPES_MODEL
+    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
+    encoder = st.Encoder(ptok, cfg.eos_token_id)
+    model = new_model(cfg.seed)
+    model.load_state_dict(saved["state"])
+    model.eval()
+    scenes = shapes.scenes("test", SPLIT_SIZES["test"])
+    words, on_object, on_named, named, candidates = {}, 0, 0, 0, 0
+    with torch.no_grad():
+        for _, objects, rng in scenes:
+            image = model.projector(st.vision_features(model, [objects]))[0]
+            color, shape, _ = st.patch_labels(objects)
+            for item in shapes.scene_items(objects, rng):
+                ex = encoder.example(0, item["category"], item["text"], item["answer"])
+                text = model.embed_tokens(torch.tensor(ex.text_ids))
+                candidates += len(ex.text_ids)
+                for n, m, _ in regroup.plan(text, image, saved["threshold"]):
+                    piece = ptok.pieces([ex.text_ids[n]])[0]
+                    words[piece] = words.get(piece, 0) + 1
+                    on_object += int(shape[m] > 0)
+                    word = piece.lstrip("\u2581")
+                    if word in shapes.COLORS or word in shapes.SHAPES:
+                        named += 1
+                        on_named += int(color[m] == 1 + shapes.COLOR_NAMES.index(word) if word in shapes.COLORS
+                                        else shape[m] == 1 + shapes.SHAPES.index(word))
+    total = sum(words.values())
+    summary = {"threshold": saved["threshold"], "candidates": candidates, "anchored": total,
+               "anchored_fraction": round(total / candidates, 4), "on_an_object": round(on_object / max(1, total), 4),
+               "colour_or_shape_words": named, "on_what_the_word_names": round(on_named / max(1, named), 4),
+               "words": dict(sorted(words.items(), key=lambda kv: -kv[1]))}
+    log(f"anchors on the test split: {json.dumps(summary, ensure_ascii=False)}")
+    with open(os.path.join(SHAPES, "anchors.json"), "w", encoding="utf-8") as f:
+        json.dump(summary, f, indent=1, ensure_ascii=False)
+        f.write("\n")
+
+
 def validation_accuracy(model, features, examples, encoder, ptok, threshold):
     answers = st.greedy_answers(model, features, examples, encoder.prefix_ids, threshold, encoder.eos_id)
     right, total = {}, {}
@@ -178,9 +222,9 @@ def validation_accuracy(model, features, examples, encoder, ptok, threshold):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--stage", choices=["all", "vision", "answers", "export"], default="all")
+    parser.add_argument("--stage", choices=["all", "vision", "answers", "export", "anchors"], default="all")
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=list(VARIANTS))
-    parser.add_argument("--vision-steps", type=int, default=500)
+    parser.add_argument("--vision-steps", type=int, default=600)
     parser.add_argument("--vision-batch", type=int, default=32)
     parser.add_argument("--answer-steps", type=int, default=1500)
     parser.add_argument("--answer-batch", type=int, default=64)
@@ -204,6 +248,8 @@ def main():
         stage_answers(args, log)
     if args.stage == "export":
         stage_export(args, log)
+    if args.stage in ("all", "anchors"):
+        stage_anchors(args, log)
     return 0
 
 

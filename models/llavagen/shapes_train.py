@@ -229,7 +229,8 @@ def decoder_logits(model, embeds, mask):
 
 
 def calibrate_threshold(model, features, examples, fraction):
-    """The threshold at which `fraction` of the candidate text tokens anchor (text-into-image)."""
+    """The threshold at which `fraction` of the candidate text tokens anchor (text-into-image).
+    features[i] is examples[i]'s image (one row per example, not per scene)."""
     with torch.no_grad():
         best = []
         for i, ex in enumerate(examples):
