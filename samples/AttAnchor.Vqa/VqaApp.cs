@@ -14,8 +14,8 @@ namespace AttAnchor.Vqa;
 /// </summary>
 internal static class VqaApp
 {
-    /// <summary>The committed test model the README's main command runs when no --model is given (random weights).</summary>
-    public const string DefaultModel = "models/fixtures/tiny-336-gqa";
+    /// <summary>The committed model the README's main command runs when no --model is given: the shapes model trained here with AttAnchor.</summary>
+    public const string DefaultModel = "models/shapes/attanchor";
 
     /// <summary>Exit code for a bad command line.</summary>
     public const int UsageError = 2;
@@ -26,13 +26,15 @@ internal static class VqaApp
     /// <summary>Exit code after Ctrl+C.</summary>
     public const int Cancelled = 130;
 
-    public const string RandomWeightsNote =
-        "This is the committed test model models/fixtures/tiny-336-gqa: its weights are random, so the answer is noise. " +
-        "For real answers export TinyLLaVA with models/export_llava.py (see models/README.md) and pass its folder with --model.";
+    /// <summary>What the output says when the default model answers.</summary>
+    public const string DefaultModelNote =
+        "This is the committed shapes model models/shapes/attanchor, trained here on synthetic images of circles, squares and triangles " +
+        "(models/shapes/README.md): it answers the four question types about such images and nothing else. " +
+        "For photos, export TinyLLaVA with models/export_llava.py (see models/README.md) and pass its folder with --model.";
 
     private sealed class Options
     {
-        public readonly Option<string?> Model = new("--model") { Description = $"A model folder (attanchor.json, the .onnx graphs, tokenizer.model). Default: {DefaultModel}, the committed test model with random weights.", HelpName = "DIR" };
+        public readonly Option<string?> Model = new("--model") { Description = $"A model folder (attanchor.json, the .onnx graphs, tokenizer.model). Default: {DefaultModel}, the shapes model trained here (models/shapes/README.md).", HelpName = "DIR" };
         public readonly Option<string> Image = new("--image") { Description = "The image: JPEG, PNG, BMP, GIF or WebP.", Required = true, HelpName = "FILE" };
         public readonly Option<string> Question = new("--question") { Description = "The question about the image.", Required = true, HelpName = "TEXT" };
         public readonly Option<float?> Threshold = new("--threshold") { Description = "AttAnchor threshold τ. Default: the model's attanchor.json. 1 or more inserts nothing.", HelpName = "X" };
@@ -158,7 +160,7 @@ internal static class VqaApp
             }
 
             generation = generation with { Anchoring = anchoring };
-            string? note = modelArgument is null ? RandomWeightsNote : null;
+            string? note = modelArgument is null ? DefaultModelNote : null;
             AnswerStream answer = model.Answer(image, question, generation);
             var report = new Report(model, modelFolder, question, note, open, load);
             if (json)
@@ -307,6 +309,6 @@ internal static class VqaApp
             }
         }
 
-        throw new ArgumentException($"No --model given and the default test model {DefaultModel} was not found from {Directory.GetCurrentDirectory()}; run from the repository or pass --model DIR.");
+        throw new ArgumentException($"No --model given and the default model {DefaultModel} was not found from {Directory.GetCurrentDirectory()}; run from the repository or pass --model DIR.");
     }
 }

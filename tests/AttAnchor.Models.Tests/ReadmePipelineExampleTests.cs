@@ -14,9 +14,9 @@ public partial class ReadmePipelineExampleTests
     private const string ExampleSource = """
         using AttAnchor.OnnxRuntime;
 
-        using var model = VisionLanguageModel.Open("models/fixtures/tiny-336-gqa"); // CUDA if it loads, else the CPU
-        ModelImage image = model.LoadImage("models/fixtures/images/square.png");
-        AnswerStream answer = model.Answer(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 5 });
+        using var model = VisionLanguageModel.Open("models/shapes/attanchor"); // CUDA if it loads, else the CPU
+        ModelImage image = model.LoadImage("models/shapes/example.png");
+        AnswerStream answer = model.Answer(image, "What color is the circle?");
         await foreach (string piece in answer)
             Console.Write(piece);                                                     // as it is generated
         VqaResult result = answer.Result;
@@ -29,9 +29,9 @@ public partial class ReadmePipelineExampleTests
     private static async Task RunExample(StringBuilder console)
     {
         string root = Fixtures.RepositoryRoot;
-        using var model = VisionLanguageModel.Open(Path.Combine(root, "models/fixtures/tiny-336-gqa"));
-        ModelImage image = model.LoadImage(Path.Combine(root, "models/fixtures/images/square.png"));
-        AnswerStream answer = model.Answer(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 5 });
+        using var model = VisionLanguageModel.Open(Path.Combine(root, "models/shapes/attanchor"));
+        ModelImage image = model.LoadImage(Path.Combine(root, "models/shapes/example.png"));
+        AnswerStream answer = model.Answer(image, "What color is the circle?");
         await foreach (string piece in answer)
         {
             console.Append(piece);

@@ -23,9 +23,9 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
     /// <summary>The least image width in pixels.</summary>
     public const int MinWidth = 1000;
 
-    private const int BarSlot = 60;         // room per bar for a value such as "100.0" at scale 2 (the bars fill 80 % of a group)
+    private const int BarSlot = 68;         // room per bar for a value such as "100.0" at scale 2 (the bars fill 80 % of a group)
 
-    private const int Top = 56;             // the title sits above this
+    private const int Top = 80;             // the title sits above this, and a value label above a full bar below it
     private const int PlotHeight = 360;
     private const int Left = 76;            // room for "100%" at scale 2
     private const int Right = 24;
