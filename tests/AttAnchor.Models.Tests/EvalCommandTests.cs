@@ -54,6 +54,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(modelDefaults with { Enabled = false }, EvalConfig.Parse("off").Resolve(modelDefaults));
         Assert.Equal("default (τ=0.2 image-into-text)", EvalConfig.Parse("default").Describe(modelDefaults));
         Assert.Equal("default (off)", EvalConfig.Parse("default").Describe(AttAnchorOptions.Off));
+        Assert.Equal("default (off)", EvalConfig.Parse("default").Describe(new AttAnchorOptions { Threshold = 1f }));   // τ ≥ 1 inserts nothing
     }
 
     [Theory]

@@ -79,8 +79,14 @@ internal sealed record EvalConfig(string Argument, AttAnchorOptions? Anchoring)
             return "off";
         }
 
-        string setting = Describe(Resolve(modelDefaults), "off");
-        return Anchoring is null ? $"default ({setting})" : setting;
+        AttAnchorOptions resolved = Resolve(modelDefaults);
+        if (Anchoring is not null)
+        {
+            return Describe(resolved, "off");
+        }
+
+        // A model tuned without AttAnchor records τ ≥ 1 (or anchoring off): its default inserts nothing.
+        return resolved.IsIdentity ? "default (off)" : $"default ({Describe(resolved, "off")})";
     }
 
     /// <summary><c>τ=0.12 text-into-image</c>, or <paramref name="whenDisabled"/> when anchoring is switched off.</summary>
