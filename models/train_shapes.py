@@ -21,7 +21,6 @@ import argparse
 import dataclasses
 import json
 import os
-import random
 import shutil
 import sys
 import time

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import arch, config, regroup, shapes
+from . import config, regroup, shapes
 
 CELL = 32                # the image area of one image token: 16 px patches pooled 2 x 2
 GRID = 224 // CELL       # 7 x 7 = 49 image tokens
@@ -196,8 +196,7 @@ def build_batch(model, features, examples, prefix_ids, threshold, direction=regr
     """Input embeddings [B, L, D] (right-padded), the mask [B, L], and for the loss: the positions
     whose next token is an answer token and those tokens. Returns also the number of anchors and
     of candidates."""
-    device_ids = torch.tensor(prefix_ids)
-    prefix = model.embed_tokens(device_ids)                                             # [P, D]
+    prefix = model.embed_tokens(torch.tensor(prefix_ids))                               # [P, D]
     image = model.projector(features)                                                   # [B, M, D]
     rows, targets_at, targets, anchored, candidates = [], [], [], 0, 0
     for b, ex in enumerate(examples):
