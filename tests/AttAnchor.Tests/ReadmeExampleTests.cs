@@ -70,19 +70,7 @@ public partial class ReadmeExampleTests
         Assert.Equal([0L, 1, 2, 3, 4, 5, 6, 7, 8], positions);
     }
 
-    private static string ReadReadme()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            string path = Path.Combine(dir.FullName, "README.md");
-            if (File.Exists(path) && File.Exists(Path.Combine(dir.FullName, "AttAnchor.sln")))
-            {
-                return File.ReadAllText(path);
-            }
-        }
-
-        throw new FileNotFoundException("README.md was not found above the test directory.");
-    }
+    private static string ReadReadme() => File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
 
     /// <summary>The first fenced block of the given language under "## The core API".</summary>
     private static string Block(string readme, string language)

@@ -74,7 +74,7 @@ public class RegroupParityTests
 
     private static ParityDocument Load()
     {
-        string path = Path.Combine(RepositoryRoot(), "models", "fixtures", "regroup-parity.json");
+        string path = Path.Combine(Repository.Root, "models", "fixtures", "regroup-parity.json");
         using JsonDocument json = JsonDocument.Parse(File.ReadAllBytes(path));
         JsonElement root = json.RootElement;
         var cases = new List<ParityCase>();
@@ -106,17 +106,4 @@ public class RegroupParityTests
     private static float Value(JsonElement v) => v.ValueKind == JsonValueKind.String
         ? float.Parse(v.GetString()!, NumberStyles.Float, CultureInfo.InvariantCulture)
         : (float)v.GetDouble();
-
-    private static string RepositoryRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "AttAnchor.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new DirectoryNotFoundException($"AttAnchor.sln not found above {AppContext.BaseDirectory}.");
-    }
 }
