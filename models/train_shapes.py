@@ -72,6 +72,15 @@ def write_example(folder, index=4):
         f.write("\n")
 
 
+def prompt_encoder():
+    """The tokenizer every shapes model uses (trained here, deterministic), the prompt template's
+    tokenizer and the question/answer encoder: (tokenizer.model bytes, PromptTokenizer, Encoder)."""
+    cfg = st.SHAPES_MODEL
+    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
+    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
+    return spm_model, ptok, st.Encoder(ptok, cfg.eos_token_id)
+
+
 def new_model(seed):
     torch.manual_seed(seed)
     return arch.Llava(st.SHAPES_MODEL)
@@ -89,10 +98,8 @@ def stage_vision(args, log):
 
 def stage_answers(args, log):
     saved = torch.load(os.path.join(WORK, "stage1.pt"))
-    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
+    spm_model, ptok, encoder = prompt_encoder()
     cfg = st.SHAPES_MODEL
-    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
-    encoder = st.Encoder(ptok, cfg.eos_token_id)
 
     start = time.time()
     scenes = [objects for _, objects, _ in shapes.scenes("train", args.scenes)]
@@ -153,7 +160,7 @@ def export_variant(variant, model, threshold, spm_model):
         shutil.rmtree(folder)
     model = model.float().eval()
     export.export_folder(model, cfg, folder, spm_model)
-    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
+    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)  # this folder's name and τ
     image_dir = os.path.join(HERE, "fixtures", "images")
     references.write(model, cfg, ptok, folder, image_dir, sorted(os.listdir(image_dir)), seed=cfg.seed + 1, light=True)
     return folder
@@ -161,7 +168,7 @@ def export_variant(variant, model, threshold, spm_model):
 
 def stage_export(args, log):
     """Rewrites the model folders from the weights stage 2 saved."""
-    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
+    spm_model, _, _ = prompt_encoder()
     for variant in args.variants:
         saved = torch.load(os.path.join(WORK, f"model-{variant}.pt"))
         model = new_model(st.SHAPES_MODEL.seed)
@@ -173,18 +180,15 @@ def stage_anchors(args, log):
     """What the AttAnchor model anchors on the test split at its threshold: which words, and whether
     the patch a word is copied next to lies on an object, and on one of the colour or shape it names."""
     saved = torch.load(os.path.join(WORK, "model-attanchor.pt"))
-    spm_model = tokenizer.train(tokenizer.VOCAB_SIZE)
-    cfg = st.SHAPES_MODEL
-    ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
-    encoder = st.Encoder(ptok, cfg.eos_token_id)
-    model = new_model(cfg.seed)
+    _, ptok, encoder = prompt_encoder()
+    model = new_model(st.SHAPES_MODEL.seed)
     model.load_state_dict(saved["state"])
     model.eval()
     scenes = shapes.scenes("test", SPLIT_SIZES["test"])
     words, on_object, on_named, named, candidates = {}, 0, 0, 0, 0
     with torch.no_grad():
-        for _, objects, rng in scenes:
-            image = model.projector(st.vision_features(model, [objects]))[0]
+        images = model.projector(st.vision_features(model, [objects for _, objects, _ in scenes]))  # [scenes, M, D]
+        for (_, objects, rng), image in zip(scenes, images):
             color, shape, _ = st.patch_labels(objects)
             for item in shapes.scene_items(objects, rng):
                 ex = encoder.example(0, item["category"], item["text"], item["answer"])
