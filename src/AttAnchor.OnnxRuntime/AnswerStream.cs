@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Text;
+using AttAnchor.OnnxRuntime.Logging;
 using Microsoft.ML.OnnxRuntime;
 
 namespace AttAnchor.OnnxRuntime;
@@ -73,6 +74,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             }
 
             _result = run.Finish();
+            Log.Answered(_model.Logger, _result.TokenIds.Count, _result.StopReason, _result.Timings);
         }
         finally
         {
@@ -163,6 +165,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             plan.Materialize(prefix, image, text, rows);
             _anchors = Describe(plan);
             _anchor = Stopwatch.GetElapsedTime(t);
+            LogPlan(candidates.Length);
 
             t = Stopwatch.GetTimestamp();
             _decoder = _model.CreateDecoderState(_sequenceLength + _options.MaxNewTokens);
@@ -305,6 +308,18 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             }
 
             return false;
+        }
+
+        private void LogPlan(int candidates)
+        {
+            Log.Planned(_model.Logger, Log.Describe(_anchoring), _anchors.Count, candidates, _baselineLength, _sequenceLength);
+            if (_model.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Trace))
+            {
+                foreach (AnchorInfo a in _anchors)
+                {
+                    Log.Copied(_model.Logger, a.Token, a.TextIndex, a.PatchIndex, a.PatchRow, a.PatchColumn, a.Similarity);
+                }
+            }
         }
 
         private AnchorInfo[] Describe(AnchorPlan plan)

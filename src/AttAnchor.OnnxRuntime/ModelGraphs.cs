@@ -55,6 +55,10 @@ internal sealed class ModelGraphs : IDisposable
 
     public OnnxGraph Decoder { get; } = null!;
 
+    /// <summary>The graphs for the log: <c>vision_encoder.onnx (Float), projector.onnx, embed_tokens.onnx, decoder_model_merged.onnx (Float)</c>.</summary>
+    public string Describe() => string.Join(", ",
+        new[] { Vision, Projector, Embed, Decoder }.OfType<OnnxGraph>().Select(g => g == Vision ? $"{g.FileName} (pixels {PixelType})" : g == Decoder ? $"{g.FileName} (logits {LogitsType})" : g.FileName));
+
     /// <summary>The element type of <c>pixel_values</c>.</summary>
     public TensorElementType PixelType { get; private set; }
 

@@ -1,3 +1,6 @@
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
 namespace AttAnchor.OnnxRuntime;
 
 /// <summary>Which execution provider <see cref="VisionLanguageModel.Open"/> asks ONNX Runtime for.</summary>
@@ -30,7 +33,8 @@ public enum GraphOptimization
 }
 
 /// <summary>
-/// How to open a model folder: the execution provider, threads, graph optimisation and the image pixel limit.
+/// How to open a model folder: the execution provider, threads, graph optimisation, the image pixel limit
+/// and where the library's log goes.
 /// </summary>
 /// <example>
 /// <code>
@@ -70,6 +74,25 @@ public sealed record ModelOptions
         get;
         init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), value, "The pixel limit must be positive.");
     } = ModelImage.DefaultMaxPixels;
+
+    /// <summary>
+    /// Where the library logs what it decides, under the category <c>AttAnchor.OnnxRuntime.VisionLanguageModel</c>:
+    /// the device chosen and why (Information; Warning when CUDA was there but did not load), each model-folder
+    /// check (Debug), each answer's AttAnchor copies and timings (Debug; each copy at Trace).
+    /// Default <see cref="NullLoggerFactory.Instance"/>: silent.
+    /// </summary>
+    /// <example>
+    /// <code>
+    /// using ILoggerFactory logs = LoggerFactory.Create(b => b.AddConsole().SetMinimumLevel(LogLevel.Debug));
+    /// using var model = VisionLanguageModel.Open("models/shapes/attanchor", new ModelOptions { LoggerFactory = logs });
+    /// // info: AttAnchor.OnnxRuntime.VisionLanguageModel[4] Execution provider: cpu (the CUDA execution provider is not in this ONNX Runtime build; …)
+    /// </code>
+    /// </example>
+    public ILoggerFactory LoggerFactory
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(LoggerFactory), "Pass NullLoggerFactory.Instance for no logging.");
+    } = NullLoggerFactory.Instance;
 }
 
 /// <summary>The kind of device the graphs run on.</summary>

@@ -1,5 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
+using AttAnchor.OnnxRuntime.Logging;
+using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -37,9 +39,10 @@ public sealed class VisionLanguageModel : IDisposable
     private readonly float[] _std;
     private int _disposed;
 
-    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptBuilder prompts, DeviceInfo device)
+    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptBuilder prompts, DeviceInfo device, ILogger logger)
     {
         Folder = folder;
+        Logger = logger;
         Config = config;
         Options = options;
         _graphs = graphs;
@@ -70,6 +73,8 @@ public sealed class VisionLanguageModel : IDisposable
 
     internal PromptBuilder Prompts { get; }
 
+    internal ILogger Logger { get; }
+
     internal ModelGraphs Graphs => _graphs;
 
     /// <summary>Opens a model folder (see the model-folder spec) on the device <paramref name="options"/> asks for.</summary>
@@ -84,10 +89,17 @@ public sealed class VisionLanguageModel : IDisposable
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(folder);
         options ??= ModelOptions.Default;
+        ILogger logger = options.LoggerFactory.CreateLogger<VisionLanguageModel>();
+        long start = Stopwatch.GetTimestamp();
         ModelConfig config = ModelConfig.Load(folder);
+        Log.ConfigRead(logger, Path.Combine(folder, ModelConfig.FileName), config.Describe(), config.PromptTemplate, Log.Describe(config.Anchoring));
         PromptBuilder prompts = PromptBuilder.Open(folder, config);
-        var (graphs, device) = OpenGraphs(folder, config, options);
-        return new VisionLanguageModel(folder, config, options, graphs, prompts, device);
+        Log.TokenizerChecked(logger, Path.Combine(folder, PromptBuilder.FileName), prompts.Tokenizer.Vocabulary.Count, config.VocabSize, config.BosTokenId, config.EosTokenId,
+            File.Exists(Path.Combine(folder, PromptBuilder.CheckFileName)) ? "agrees" : "absent, not checked");
+        var (graphs, device) = OpenGraphs(folder, config, options, logger);
+        Log.GraphsChecked(logger, graphs.Describe());
+        Log.Opened(logger, folder, Stopwatch.GetElapsedTime(start).TotalMilliseconds, config.Describe(), device.Name);
+        return new VisionLanguageModel(folder, config, options, graphs, prompts, device, logger);
     }
 
     /// <summary>Loads an image file with this model's pixel limit (<see cref="ModelOptions.MaxImagePixels"/>).</summary>
@@ -141,6 +153,14 @@ public sealed class VisionLanguageModel : IDisposable
 
         return stream.Result;
     }
+
+    /// <summary>
+    /// This model as a Microsoft.Extensions.AI <see cref="Microsoft.Extensions.AI.IChatClient"/>: one user message with
+    /// a question and an image (<c>DataContent</c>) in, the answer out. Disposing the client leaves the model open.
+    /// </summary>
+    /// <param name="defaultOptions">What a request without <c>ChatOptions</c> gets; <see cref="GenerationOptions.Default"/> when null.</param>
+    /// <returns>The client; see <see cref="Chat.AttAnchorChatClient"/> for what it maps and what it refuses.</returns>
+    public Chat.AttAnchorChatClient AsIChatClient(GenerationOptions? defaultOptions = null) => new(this, defaultOptions);
 
     /// <inheritdoc/>
     public void Dispose()
@@ -262,7 +282,14 @@ public sealed class VisionLanguageModel : IDisposable
         }
     }
 
-    private static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options)
+    private static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options, ILogger logger)
+    {
+        var (graphs, device) = ChooseDevice(folder, config, options, logger);
+        Log.DeviceChosen(logger, device.Name, device.Reason);
+        return (graphs, device);
+    }
+
+    private static (ModelGraphs Graphs, DeviceInfo Device) ChooseDevice(string folder, ModelConfig config, ModelOptions options, ILogger logger)
     {
         if (options.Device == DevicePreference.Cpu)
         {
@@ -286,6 +313,11 @@ public sealed class VisionLanguageModel : IDisposable
         catch (Exception e) when (e is OnnxRuntimeException || (e is InvalidDataException && e.InnerException is OnnxRuntimeException))
         {
             string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {OnnxGraph.FirstLine((e.InnerException ?? e).Message)}";
+            if (options.Device != DevicePreference.Cuda)
+            {
+                Log.CudaFellBack(logger, why);
+            }
+
             return options.Device == DevicePreference.Cuda
                 ? throw new InvalidOperationException($"CUDA was asked for, but {why}. Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.", e)
                 : (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, why));
