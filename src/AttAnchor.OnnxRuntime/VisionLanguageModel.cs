@@ -159,8 +159,8 @@ public sealed class VisionLanguageModel : IDisposable
     /// a question and an image (<c>DataContent</c>) in, the answer out. Disposing the client leaves the model open.
     /// </summary>
     /// <param name="defaultOptions">What a request without <c>ChatOptions</c> gets; <see cref="GenerationOptions.Default"/> when null.</param>
-    /// <returns>The client; see <see cref="Chat.AttAnchorChatClient"/> for what it maps and what it refuses.</returns>
-    public Chat.AttAnchorChatClient AsIChatClient(GenerationOptions? defaultOptions = null) => new(this, defaultOptions);
+    /// <returns>The client; see <see cref="AttAnchorChatClient"/> for what it maps and what it refuses.</returns>
+    public AttAnchorChatClient AsIChatClient(GenerationOptions? defaultOptions = null) => new(this, defaultOptions);
 
     /// <inheritdoc/>
     public void Dispose()

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
-using AttAnchor.OnnxRuntime.Chat;
 using Microsoft.Extensions.AI;
 
 namespace AttAnchor.Models.Tests;

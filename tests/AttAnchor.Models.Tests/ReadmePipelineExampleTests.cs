@@ -5,10 +5,18 @@ using AttAnchor.OnnxRuntime;
 
 namespace AttAnchor.Models.Tests;
 
-/// <summary>Keeps README.md true: its pipeline example is the code below, and its output block is what that code prints.</summary>
+/// <summary>
+/// Keeps the pipeline example true where it is shown, in README.md and in the AttAnchor.OnnxRuntime package's
+/// README: each holds the code below, and its output block is what that code prints.
+/// </summary>
 public partial class ReadmePipelineExampleTests
 {
-    private const string Section = "## Answering a question about an image";
+    /// <summary>Each README that shows the example, and the heading it sits under.</summary>
+    public static TheoryData<string, string> Readmes => new()
+    {
+        { "README.md", "## Answering a question about an image" },
+        { "src/AttAnchor.OnnxRuntime/README.md", "## Without Microsoft.Extensions.AI" },
+    };
 
     /// <summary>The README's example, as the README shows it (compared with white space folded).</summary>
     private const string ExampleSource = """
@@ -45,31 +53,33 @@ public partial class ReadmePipelineExampleTests
         }
     }
 
-    [Fact]
-    public void Readme_code_example_is_the_tested_one()
+    [Theory]
+    [MemberData(nameof(Readmes))]
+    public void Readme_code_example_is_the_tested_one(string readme, string section)
     {
-        string code = Block(ReadReadme(), "csharp");
+        string code = Block(ReadReadme(readme), section, "csharp");
         Assert.Equal(Fold(ExampleSource), Fold(code));
     }
 
-    [Fact]
-    public async Task Readme_output_is_what_the_example_prints()
+    [Theory]
+    [MemberData(nameof(Readmes))]
+    public async Task Readme_output_is_what_the_example_prints(string readme, string section)
     {
         var console = new StringBuilder();
         await RunExample(console);
 
-        Assert.Equal(Block(ReadReadme(), "text").Trim(), console.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Trim());
+        Assert.Equal(Block(ReadReadme(readme), section, "text").Trim(), console.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Trim());
     }
 
-    private static string ReadReadme() => File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, "README.md"));
+    private static string ReadReadme(string path) => File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, path));
 
-    /// <summary>The first fenced block of the given language under <see cref="Section"/>.</summary>
-    private static string Block(string readme, string language)
+    /// <summary>The first fenced block of the given language under a heading.</summary>
+    private static string Block(string readme, string heading, string language)
     {
-        int at = readme.IndexOf(Section, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"README has no section \"{Section}\"");
+        int at = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the README has no section \"{heading}\"");
         Match match = Regex.Match(readme[at..], $"```{language}\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(match.Success, $"README has no {language} block under \"{Section}\"");
+        Assert.True(match.Success, $"the README has no {language} block under \"{heading}\"");
         return match.Groups[1].Value;
     }
 

@@ -4,7 +4,10 @@ using System.Text.RegularExpressions;
 
 namespace AttAnchor.Tests;
 
-/// <summary>Keeps README.md true: its code example is the code below, and its output block is what that code prints.</summary>
+/// <summary>
+/// Keeps the core example true where it is shown, in the repository's README.md and in the AttAnchor package's
+/// README (src/AttAnchor/README.md): each holds the code below, and its output block is what that code prints.
+/// </summary>
 public partial class ReadmeExampleTests
 {
     /// <summary>The README's example, as the README shows it (compared with white space folded).</summary>
@@ -51,33 +54,44 @@ public partial class ReadmeExampleTests
         return (sequence, positions);
     }
 
-    [Fact]
-    public void Readme_code_example_is_the_tested_one()
+    /// <summary>Each README that shows the example, and the heading it sits under.</summary>
+    public static TheoryData<string, string> Readmes => new()
     {
-        string code = Block(ReadReadme(), "csharp");
+        { "README.md", "## The core API" },
+        { "src/AttAnchor/README.md", "## Example" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Readmes))]
+    public void Readme_code_example_is_the_tested_one(string readme, string section)
+    {
+        string code = Block(ReadReadme(readme), section, "csharp");
         Assert.Equal(Fold(ExampleSource), Fold(code));
     }
 
-    [Fact]
-    public void Readme_output_is_what_the_example_prints()
+    [Theory]
+    [MemberData(nameof(Readmes))]
+    public void Readme_output_is_what_the_example_prints(string readme, string section)
     {
         var console = new StringBuilder();
         var (sequence, positions) = RunExample(console);
 
-        Assert.Equal(Block(ReadReadme(), "text").Trim(), console.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Trim());
+        Assert.Equal(Block(ReadReadme(readme), section, "text").Trim(), console.ToString().Replace("\r\n", "\n", StringComparison.Ordinal).Trim());
         // The sequence the example materialises: P0 I0 +T1 I1 +T0 I2 T0 T1 T2.
         Assert.Equal([0.5f, 0.5f, 1, 0, 1, 0.1f, 0, 1, 0, 1, -1, 0, 0, 1, 1, 0.1f, 0, -1], sequence);
         Assert.Equal([0L, 1, 2, 3, 4, 5, 6, 7, 8], positions);
     }
 
-    private static string ReadReadme() => File.ReadAllText(Path.Combine(Repository.Root, "README.md"));
+    private static string ReadReadme(string path) => File.ReadAllText(Path.Combine(Repository.Root, path));
 
-    /// <summary>The first fenced block of the given language under "## The core API".</summary>
-    private static string Block(string readme, string language)
+    /// <summary>The first fenced block of the given language under a heading.</summary>
+    private static string Block(string readme, string heading, string language)
     {
-        string section = readme[readme.IndexOf("## The core API", StringComparison.Ordinal)..];
+        int at = readme.IndexOf(heading, StringComparison.Ordinal);
+        Assert.True(at >= 0, $"the README has no section \"{heading}\"");
+        string section = readme[at..];
         Match match = Regex.Match(section, $"```{language}\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(match.Success, $"README has no {language} block under \"## The core API\"");
+        Assert.True(match.Success, $"the README has no {language} block under \"{heading}\"");
         return match.Groups[1].Value;
     }
 

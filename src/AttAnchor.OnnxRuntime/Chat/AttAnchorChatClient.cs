@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
 
-namespace AttAnchor.OnnxRuntime.Chat;
+namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
 /// A <see cref="IChatClient"/> (Microsoft.Extensions.AI) over a <see cref="VisionLanguageModel"/>: one user

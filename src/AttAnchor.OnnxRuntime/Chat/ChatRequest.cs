@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.AI;
 
-namespace AttAnchor.OnnxRuntime.Chat;
+namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
 /// A chat request turned into what the model takes (one image, one question, <see cref="GenerationOptions"/>),
