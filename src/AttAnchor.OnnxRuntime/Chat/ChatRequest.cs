@@ -216,31 +216,13 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
 
         if (properties.TryGetValue(AttAnchorChatClient.DirectionKey, out object? direction))
         {
-            AnchorDirection value = direction switch
-            {
-                AnchorDirection d when Enum.IsDefined(d) => d,
-                _ => Text(direction)?.Replace("_", "-", StringComparison.Ordinal).ToLowerInvariant() switch
-                {
-                    "text-into-image" or "textintoimage" => AnchorDirection.TextIntoImage,
-                    "image-into-text" or "imageintotext" => AnchorDirection.ImageIntoText,
-                    _ => throw Invalid(AttAnchorChatClient.DirectionKey, direction, "AnchorDirection.TextIntoImage or ImageIntoText, or \"text-into-image\" or \"image-into-text\""),
-                },
-            };
+            AnchorDirection value = Choice(AttAnchorChatClient.DirectionKey, direction, ("text-into-image", AnchorDirection.TextIntoImage), ("image-into-text", AnchorDirection.ImageIntoText));
             anchoring = (anchoring ?? client.Model.Config.Anchoring) with { Direction = value };
         }
 
         if (properties.TryGetValue(AttAnchorChatClient.CandidatesKey, out object? candidates))
         {
-            AnchorCandidates value = candidates switch
-            {
-                AnchorCandidates c when Enum.IsDefined(c) => c,
-                _ => Text(candidates)?.Replace("_", "-", StringComparison.Ordinal).ToLowerInvariant() switch
-                {
-                    "all-text" or "alltext" => AnchorCandidates.AllText,
-                    "question-only" or "questiononly" => AnchorCandidates.QuestionOnly,
-                    _ => throw Invalid(AttAnchorChatClient.CandidatesKey, candidates, "AnchorCandidates.AllText or QuestionOnly, or \"all-text\" or \"question-only\""),
-                },
-            };
+            AnchorCandidates value = Choice(AttAnchorChatClient.CandidatesKey, candidates, ("all-text", AnchorCandidates.AllText), ("question-only", AnchorCandidates.QuestionOnly));
             anchoring = (anchoring ?? client.Model.Config.Anchoring) with { Candidates = value };
         }
 
@@ -253,6 +235,27 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
         }
 
         return options with { Anchoring = anchoring };
+    }
+
+    /// <summary>An enum value given as itself or by name: <c>image-into-text</c>, <c>image_into_text</c> or <c>ImageIntoText</c>.</summary>
+    private static T Choice<T>(string key, object? value, params (string Name, T Value)[] choices)
+        where T : struct, Enum
+    {
+        if (value is T given && Enum.IsDefined(given))
+        {
+            return given;
+        }
+
+        string? text = Text(value)?.Replace("_", "-", StringComparison.Ordinal);
+        foreach (var (name, choice) in choices)
+        {
+            if (string.Equals(text, name, StringComparison.OrdinalIgnoreCase) || string.Equals(text, choice.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                return choice;
+            }
+        }
+
+        throw Invalid(key, value, $"{string.Join(" or ", choices.Select(c => $"{typeof(T).Name}.{c.Value}"))}, or {string.Join(" or ", choices.Select(c => $"\"{c.Name}\""))}");
     }
 
     private static void Refuse(bool condition, string message)
