@@ -10,8 +10,8 @@ namespace AttAnchor.Vqa;
 /// <summary>Writes an answer as the spec's JSON object or as the human-readable report.</summary>
 internal sealed class Report(VisionLanguageModel model, string modelFolder, string question, string? note, TimeSpan open, TimeSpan load)
 {
-    /// <summary>The JSON object of ../shared/spec/vqa-cli.md, with a few more fields after the spec's.</summary>
-    public void WriteJson(TextWriter stdout, VqaResult result)
+    /// <summary>The JSON object of ../shared/spec/vqa-cli.md, with a few more fields after the spec's (and <c>anchor_map</c> when <paramref name="anchorMap"/> was written).</summary>
+    public void WriteJson(TextWriter stdout, VqaResult result, string? anchorMap = null)
     {
         using var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -69,6 +69,11 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, stri
             if (note is not null)
             {
                 json.WriteString("note", note);
+            }
+
+            if (anchorMap is not null)
+            {
+                json.WriteString("anchor_map", anchorMap);
             }
 
             json.WriteEndObject();
@@ -144,6 +149,14 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, stri
         Row("total", total);
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Time (model opened in {open.TotalMilliseconds:F0} ms, not counted):"));
         console.Write(times);
+    }
+
+    /// <summary>The human report's last line after --anchor-map: <c>anchor map: FILE (N anchors)</c>.</summary>
+    public static void WriteAnchorMapLine(TextWriter stdout, string path, VqaResult result)
+    {
+        int n = result.Anchors.Count;
+        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"anchor map: {path} ({n} {(n == 1 ? "anchor" : "anchors")})"));
+        stdout.Flush();
     }
 
     public static string StopName(StopReason reason) => reason switch

@@ -51,11 +51,12 @@ internal static class VqaApp
         public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
         public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse images with more pixels than this, before decoding them.", DefaultValueFactory = _ => ModelImage.DefaultMaxPixels, HelpName = "N" };
         public readonly Option<bool> Json = new("--json") { Description = "Print one JSON object instead of the human-readable report." };
+        public readonly Option<string?> AnchorMap = new("--anchor-map") { Description = "Also write a PNG of the image as the model saw it, with the patch grid and each anchored patch labelled with its word and similarity. The folder must exist.", HelpName = "FILE" };
 
         public RootCommand Command()
         {
             var root = new RootCommand("Answers a question about an image with a LLaVA-style model exported to ONNX, with AttAnchor token regrouping.");
-            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json])
+            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json, AnchorMap])
             {
                 root.Add(option);
             }
@@ -103,6 +104,7 @@ internal static class VqaApp
         string? modelArgument = p.GetValue(o.Model);
         string modelFolder;
         AnchorDirection? direction;
+        string? anchorMap = p.GetValue(o.AnchorMap);
         try
         {
             modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels) };
@@ -123,6 +125,11 @@ internal static class VqaApp
             }
 
             direction = ParseDirection(p.GetValue(o.Direction));
+            if (anchorMap is not null)
+            {
+                CheckAnchorMapPath(anchorMap);
+            }
+
             modelFolder = modelArgument ?? FindDefaultModel();
         }
         catch (ArgumentException e)
@@ -169,11 +176,21 @@ internal static class VqaApp
                 {
                 }
 
-                report.WriteJson(stdout, answer.Result);
+                if (anchorMap is not null)
+                {
+                    AnchorMap.Save(model, image, answer.Result, anchorMap);
+                }
+
+                report.WriteJson(stdout, answer.Result, anchorMap);
             }
             else
             {
                 await report.WriteHumanAsync(stdout, answer, cancellationToken).ConfigureAwait(false);
+                if (anchorMap is not null)
+                {
+                    AnchorMap.Save(model, image, answer.Result, anchorMap);
+                    Report.WriteAnchorMapLine(stdout, anchorMap, answer.Result);
+                }
             }
 
             return 0;
@@ -282,6 +299,26 @@ internal static class VqaApp
         }
 
         throw new ArgumentException($"--device must be cpu, cuda or cuda:N (N a device number); got '{device}'.");
+    }
+
+    /// <summary>--anchor-map's file, checked before the model opens: a file name (not a folder) in a folder that exists.</summary>
+    internal static void CheckAnchorMapPath(string path)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            throw new ArgumentException("--anchor-map needs a file name, such as anchor-map.png.");
+        }
+
+        if (Directory.Exists(path))
+        {
+            throw new ArgumentException($"--anchor-map {path} is a folder; give a file name, such as {Path.Combine(path, "anchor-map.png")}.");
+        }
+
+        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new ArgumentException($"--anchor-map {path}: the folder {folder} does not exist; create it first, or write the map elsewhere.");
+        }
     }
 
     private static AnchorDirection? ParseDirection(string? direction) => direction switch

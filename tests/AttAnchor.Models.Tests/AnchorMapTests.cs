@@ -8,15 +8,22 @@ namespace AttAnchor.Models.Tests;
 /// <summary>
 /// <see cref="AnchorMap"/> on the shapes model and the fixtures: the map's size, the crop drawn pixel for pixel
 /// (nearest neighbour) outside the anchored cells, the frame, tint and label ink of the anchored ones, the legend,
-/// and argument errors.
+/// argument errors, and the committed docs image of the README example, regenerated and compared pixel for pixel.
 /// </summary>
 public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
 {
+    /// <summary>The console command that writes the committed docs image.</summary>
+    public const string DocsCommand =
+        "dotnet run --project samples/AttAnchor.Vqa -c Release -- --image models/shapes/example.png --question \"What color is the circle?\" --anchor-map docs/anchor-map.png";
+
     private const string Shapes = "shapes";
 
     private readonly string _folder = Directory.CreateTempSubdirectory("attanchor-map-").FullName;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    /// <summary>The README example's map as the console draws it: <c>docs/anchor-map.png</c>.</summary>
+    public static string DocsImage => Path.Combine(Fixtures.RepositoryRoot, "docs", "anchor-map.png");
 
     /// <summary>A model by short name: <c>shapes</c> (the console's default) or a fixture folder name.</summary>
     internal static VisionLanguageModel Model(string name) =>
@@ -462,5 +469,29 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         AssertCells(map, Crop(model, image), model.Config, result.Anchors.Select(a => a.PatchIndex));
         Assert.Equal(direction + ", τ = " + threshold.ToString(System.Globalization.CultureInfo.InvariantCulture),
             AnchorMap.LegendLines(model.Config, result.Anchors, result.Anchoring, g.Factor)[1].Text);
+    }
+
+    /// <summary>
+    /// docs/anchor-map.png is the README example's map as the console writes it: the same answer made again here,
+    /// drawn again, must give the same pixels, so the image cannot go stale when the drawing or the model changes.
+    /// </summary>
+    [Fact]
+    public async Task The_committed_docs_image_is_the_README_example_map()
+    {
+        VisionLanguageModel model = Model(Shapes);
+        ModelImage image = Image(model, Shapes);
+        VqaResult result = await model.AnswerAsync(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 64 });
+        Assert.Equal(4, result.Anchors.Count);
+
+        using SKBitmap expected = Decode(AnchorMap.RenderPng(model, image, result));
+        Assert.True(File.Exists(DocsImage), $"{DocsImage} is missing; make it with: {DocsCommand}");
+        using SKBitmap committed = Decode(File.ReadAllBytes(DocsImage));
+
+        string regenerate = $"docs/anchor-map.png is out of date; regenerate it from the repository root with: {DocsCommand}";
+        Assert.True((expected.Width, expected.Height) == (committed.Width, committed.Height),
+            $"{regenerate} (it is {committed.Width} × {committed.Height}, the map is now {expected.Width} × {expected.Height})");
+        SKColor[] now = expected.Pixels, then = committed.Pixels;
+        int differ = Enumerable.Range(0, now.Length).Count(i => now[i] != then[i]);
+        Assert.True(differ == 0, $"{regenerate} ({differ} of {now.Length} pixels differ)");
     }
 }
