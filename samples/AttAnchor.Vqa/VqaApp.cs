@@ -51,12 +51,13 @@ internal static class VqaApp
         public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
         public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse images with more pixels than this, before decoding them.", DefaultValueFactory = _ => ModelImage.DefaultMaxPixels, HelpName = "N" };
         public readonly Option<bool> Json = new("--json") { Description = "Print one JSON object instead of the human-readable report." };
+        public readonly Option<string> LogLevel = new("--log-level") { Description = $"Write the library's log (device chosen and why, model-folder checks, anchor counts) to stderr at this level and above: {TextLogger.Levels}.", DefaultValueFactory = _ => "none", HelpName = "LEVEL" };
         public readonly Option<string?> AnchorMap = new("--anchor-map") { Description = "Also write a PNG of the image as the model saw it, with the patch grid and each anchored patch labelled with its word and similarity. The folder must exist.", HelpName = "FILE" };
 
         public RootCommand Command()
         {
             var root = new RootCommand("Answers a question about an image with a LLaVA-style model exported to ONNX, with AttAnchor token regrouping.");
-            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json, AnchorMap])
+            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json, AnchorMap, LogLevel])
             {
                 root.Add(option);
             }
@@ -109,6 +110,11 @@ internal static class VqaApp
         {
             modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels) };
             modelOptions = ParseDevice(p.GetValue(o.Device), modelOptions);
+            if (TextLogger.ParseLevel(p.GetValue(o.LogLevel)!) is { } level)
+            {
+                modelOptions = modelOptions with { LoggerFactory = new TextLogger(stderr, level) };
+            }
+
             generation = new GenerationOptions
             {
                 MaxNewTokens = p.GetValue(o.MaxNewTokens),

@@ -92,7 +92,7 @@ public sealed class VisionLanguageModel : IDisposable
         ILogger logger = options.LoggerFactory.CreateLogger<VisionLanguageModel>();
         long start = Stopwatch.GetTimestamp();
         ModelConfig config = ModelConfig.Load(folder);
-        Log.ConfigRead(logger, Path.Combine(folder, ModelConfig.FileName), config.Describe(), config.PromptTemplate, Log.Describe(config.Anchoring));
+        Log.ConfigRead(logger, Path.Combine(folder, ModelConfig.FileName), config.Describe(), config.PromptTemplate.ReplaceLineEndings("\\n"), Log.Describe(config.Anchoring));
         PromptBuilder prompts = PromptBuilder.Open(folder, config);
         Log.TokenizerChecked(logger, Path.Combine(folder, PromptBuilder.FileName), prompts.Tokenizer.Vocabulary.Count, config.VocabSize, config.BosTokenId, config.EosTokenId,
             File.Exists(Path.Combine(folder, PromptBuilder.CheckFileName)) ? "agrees" : "absent, not checked");
