@@ -30,7 +30,7 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
     {
         string path = Path.Combine(_folder, "map.png");
 
-        var (code, stdout, stderr) = await Run("--model", FixtureFolder, "--image", Pipelines.ImagePath("square.png"), "--question", Question,
+        var (code, stdout, stderr) = await VqaConsole.Run("--model", FixtureFolder, "--image", Pipelines.ImagePath("square.png"), "--question", Question,
             "--max-new-tokens", "3", "--device", "cpu", "--direction", direction, "--threshold", threshold, "--anchor-map", path, "--json");
 
         Assert.True(code == 0, stderr);
@@ -60,7 +60,7 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
     {
         string path = Path.Combine(_folder, "human.png");
 
-        var (code, stdout, stderr) = await Run("--image", ShapesModel.ExampleImage, "--question", Question, "--device", "cpu", "--anchor-map", path);
+        var (code, stdout, stderr) = await VqaConsole.Run("--image", ShapesModel.ExampleImage, "--question", Question, "--device", "cpu", "--anchor-map", path);
 
         output.WriteLine(stdout);
         Assert.True(code == 0, stderr);
@@ -77,7 +77,7 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
     [Fact]
     public async Task Without_the_option_nothing_is_written_and_the_json_has_no_anchor_map()
     {
-        var (code, stdout, stderr) = await Run("--model", FixtureFolder, "--image", Pipelines.ImagePath("square.png"), "--question", Question,
+        var (code, stdout, stderr) = await VqaConsole.Run("--model", FixtureFolder, "--image", Pipelines.ImagePath("square.png"), "--question", Question,
             "--max-new-tokens", "2", "--device", "cpu", "--json");
 
         Assert.True(code == 0, stderr);
@@ -98,7 +98,7 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
     {
         path = path.Replace("{folder}", _folder, StringComparison.Ordinal);
 
-        var (code, stdout, stderr) = await Run("--model", "no/such/model", "--image", Pipelines.ImagePath("square.png"), "--question", Question,
+        var (code, stdout, stderr) = await VqaConsole.Run("--model", "no/such/model", "--image", Pipelines.ImagePath("square.png"), "--question", Question,
             "--anchor-map", path, "--json");
 
         output.WriteLine(stderr);
@@ -109,13 +109,5 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
         Assert.Contains(message.Replace("{folder}", _folder, StringComparison.Ordinal), stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("Model folder", stderr, StringComparison.Ordinal);
         Assert.False(Directory.Exists(Path.Combine(_folder, "missing")));
-    }
-
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(params string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = await VqaApp.RunAsync(args, stdout, stderr, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -16,7 +16,7 @@ public sealed class ConsoleLogLevelTests
     [Fact]
     public async Task WithoutTheOption_StderrStaysEmpty()
     {
-        var (code, stdout, stderr) = await Run(Ask);
+        var (code, stdout, stderr) = await VqaConsole.Run(Ask);
         Assert.Equal(0, code);
         Assert.Equal(string.Empty, stderr);
         Assert.Equal("Red.", JsonDocument.Parse(stdout).RootElement.GetProperty("answer").GetString());
@@ -31,7 +31,7 @@ public sealed class ConsoleLogLevelTests
     [InlineData("trace", new[] { 1, 2, 4, 3, 6, 10, 11, 11, 11, 11, 12 })]
     public async Task TheLog_GoesToStderr_AtTheLevelAsked(string level, int[] events)
     {
-        var (code, stdout, stderr) = await Run([.. Ask, "--log-level", level]);
+        var (code, stdout, stderr) = await VqaConsole.Run([.. Ask, "--log-level", level]);
         Assert.True(code == 0, stderr);
         using JsonDocument json = JsonDocument.Parse(stdout); // stdout is still exactly one JSON object
         Assert.Equal("Red.", json.RootElement.GetProperty("answer").GetString());
@@ -54,18 +54,10 @@ public sealed class ConsoleLogLevelTests
     [Fact]
     public async Task AnUnknownLevel_IsAUsageError()
     {
-        var (code, stdout, stderr) = await Run([.. Ask, "--log-level", "loud"]);
+        var (code, stdout, stderr) = await VqaConsole.Run([.. Ask, "--log-level", "loud"]);
         Assert.Equal(VqaApp.UsageError, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Contains("--log-level: 'loud' is not a level; use none, error, warning, information, debug or trace.", stderr, StringComparison.Ordinal);
         Assert.Single(stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-    }
-
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = await VqaApp.RunAsync(args, stdout, stderr, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }

@@ -125,7 +125,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         args.AddRange(["--device", "cpu"]);
         args.AddRange(given.Where(a => !a.StartsWith("--no-", StringComparison.Ordinal)));
 
-        var (exit, stdout, stderr) = await Run([.. args]);
+        var (exit, stdout, stderr) = await VqaConsole.Run([.. args]);
 
         output.WriteLine(stderr);
         Assert.Equal(code, exit);
@@ -175,7 +175,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         string outFolder = Path.Combine(_folder, "out");
         const int maxNewTokens = 6;
 
-        var (code, stdout, stderr) = await Run([
+        var (code, stdout, stderr) = await VqaConsole.Run([
             "eval", "--model", Path.Combine(Fixtures.FixturesFolder, Fixture), "--data", Path.Combine(_folder, "data"),
             "--config", "off", "--config", "default", "--question-suffix", Suffix, "--max-new-tokens", maxNewTokens.ToString(CultureInfo.InvariantCulture),
             "--limit", "4", "--device", "cpu", "--out", outFolder]);
@@ -338,14 +338,6 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
 
     private static string Line(int id, string image, string text, string label) =>
         JsonSerializer.Serialize(new Dictionary<string, object> { ["question_id"] = id, ["image"] = image, ["text"] = text, ["label"] = label });
-
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = await VqaApp.RunAsync(args, stdout, stderr, CancellationToken.None);
-        return (code, stdout.ToString().ReplaceLineEndings("\n"), stderr.ToString().ReplaceLineEndings("\n"));
-    }
 
     /// <summary>
     /// <c>data/</c> with copies of three fixture images and two splits: <c>mixed</c> (yes/no and open items, 5 lines)

@@ -44,7 +44,7 @@ public class VqaConsoleTests(ITestOutputHelper output)
             args.AddRange(["--threshold", g.Anchor.Threshold.ToString(CultureInfo.InvariantCulture), "--direction", g.Anchor.Direction.Replace('_', '-')]);
         }
 
-        var (code, stdout, stderr) = await Run([.. args]);
+        var (code, stdout, stderr) = await VqaConsole.Run([.. args]);
 
         Assert.True(code == 0, $"exit {code}: {stderr}");
         Assert.Equal(string.Empty, stderr);
@@ -103,7 +103,7 @@ public class VqaConsoleTests(ITestOutputHelper output)
     [Fact]
     public async Task Without_model_it_runs_the_trained_shapes_model_and_answers_the_README_question_correctly()
     {
-        var (code, stdout, stderr) = await Run(["--image", ShapesModel.ExampleImage, "--question", "What color is the circle?", "--json"]);
+        var (code, stdout, stderr) = await VqaConsole.Run(["--image", ShapesModel.ExampleImage, "--question", "What color is the circle?", "--json"]);
 
         Assert.True(code == 0, stderr);
         using JsonDocument json = JsonDocument.Parse(stdout);
@@ -121,7 +121,7 @@ public class VqaConsoleTests(ITestOutputHelper output)
         ReferenceDocument references = Fixtures.Get("tiny-336-gqa").References;
         GenerationReference g = references.Generations.First(r => r.Anchor is { Direction: "text_into_image" });
 
-        var (code, stdout, stderr) = await Run(["--model", Path.Combine(Fixtures.FixturesFolder, "tiny-336-gqa"), "--image", Pipelines.ImagePath(g.Image),
+        var (code, stdout, stderr) = await VqaConsole.Run(["--model", Path.Combine(Fixtures.FixturesFolder, "tiny-336-gqa"), "--image", Pipelines.ImagePath(g.Image),
             "--question", references.Prompts[g.Prompt].Question, "--max-new-tokens", "10", "--threshold", "0.12"]);
 
         output.WriteLine(stdout);
@@ -154,7 +154,7 @@ public class VqaConsoleTests(ITestOutputHelper output)
     {
         string[] resolved = [.. args.Select(a => a.EndsWith(".png", StringComparison.Ordinal) && a != "no-such-file.png" ? Pipelines.ImagePath(a) : a), "--json"];
 
-        var (code, stdout, stderr) = await Run(resolved);
+        var (code, stdout, stderr) = await VqaConsole.Run(resolved);
 
         output.WriteLine(stderr);
         Assert.NotEqual(0, code);
@@ -169,18 +169,10 @@ public class VqaConsoleTests(ITestOutputHelper output)
     {
         string question = string.Join(' ', Enumerable.Repeat("circle", 600));
 
-        var (code, stdout, stderr) = await Run(["--question", question, "--image", Pipelines.ImagePath("square.png"), "--json"]);
+        var (code, stdout, stderr) = await VqaConsole.Run(["--question", question, "--image", Pipelines.ImagePath("square.png"), "--json"]);
 
         Assert.Equal(VqaApp.UsageError, code);
         Assert.Equal(string.Empty, stdout);
         Assert.Contains("does not fit the model's context", stderr, StringComparison.Ordinal);
-    }
-
-    private static async Task<(int Code, string Stdout, string Stderr)> Run(string[] args)
-    {
-        using var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        using var stderr = new StringWriter(CultureInfo.InvariantCulture);
-        int code = await VqaApp.RunAsync(args, stdout, stderr, CancellationToken.None);
-        return (code, stdout.ToString(), stderr.ToString());
     }
 }
