@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
+using static AttAnchor.Tests.Shared.ReadmeBlocks;
 using AttAnchor.OnnxRuntime;
 
 namespace AttAnchor.Models.Tests;
@@ -9,7 +9,7 @@ namespace AttAnchor.Models.Tests;
 /// Keeps the pipeline example true where it is shown, in README.md and in the AttAnchor.OnnxRuntime package's
 /// README: each holds the code below, and its output block is what that code prints.
 /// </summary>
-public partial class ReadmePipelineExampleTests
+public class ReadmePipelineExampleTests
 {
     /// <summary>Each README that shows the example, and the heading it sits under.</summary>
     public static TheoryData<string, string> Readmes => new()
@@ -72,19 +72,4 @@ public partial class ReadmePipelineExampleTests
     }
 
     private static string ReadReadme(string path) => File.ReadAllText(Path.Combine(Fixtures.RepositoryRoot, path));
-
-    /// <summary>The first fenced block of the given language under a heading.</summary>
-    private static string Block(string readme, string heading, string language)
-    {
-        int at = readme.IndexOf(heading, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the README has no section \"{heading}\"");
-        Match match = Regex.Match(readme[at..], $"```{language}\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(match.Success, $"the README has no {language} block under \"{heading}\"");
-        return match.Groups[1].Value;
-    }
-
-    private static string Fold(string text) => WhiteSpace().Replace(text, " ").Trim();
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex WhiteSpace();
 }

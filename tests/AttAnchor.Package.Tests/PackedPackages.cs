@@ -1,7 +1,7 @@
 using System.IO.Compression;
 using System.Reflection;
-using System.Text.RegularExpressions;
 using System.Xml.Linq;
+using AttAnchor.Tests.Shared;
 
 namespace AttAnchor.Package.Tests;
 
@@ -14,7 +14,7 @@ namespace AttAnchor.Package.Tests;
 /// configuration). The consumer's <c>Program.cs</c> is the AttAnchor.OnnxRuntime package README's example, word for
 /// word. The two package versions it adds to the NuGet cache are removed afterwards.
 /// </remarks>
-public sealed partial class PackedPackages : IDisposable
+public sealed class PackedPackages : IDisposable
 {
     /// <summary>The packages the repository ships.</summary>
     public static readonly string[] Ids = ["AttAnchor", "AttAnchor.OnnxRuntime"];
@@ -142,18 +142,8 @@ public sealed partial class PackedPackages : IDisposable
     /// <summary>The first C# block under "## Example" and the first text block after it.</summary>
     public static (string Source, string Output) ReadmeExample(string readme)
     {
-        string text = File.ReadAllText(readme).Replace("\r\n", "\n", StringComparison.Ordinal);
-        int at = text.IndexOf("\n## Example\n", StringComparison.Ordinal);
-        if (at < 0)
-        {
-            throw new Xunit.Sdk.XunitException($"{readme} has no \"## Example\" section");
-        }
-
-        Match code = CSharpBlock().Match(text, at);
-        Match output = TextBlock().Match(text, code.Success ? code.Index + code.Length : at);
-        return code.Success && output.Success
-            ? (code.Groups[1].Value, output.Groups[1].Value)
-            : throw new Xunit.Sdk.XunitException($"{readme}: \"## Example\" needs a ```csharp block and then a ```text block with its output");
+        string text = File.ReadAllText(readme);
+        return (ReadmeBlocks.Block(text, "\n## Example\n", "csharp"), ReadmeBlocks.Block(text, "\n## Example\n", "text"));
     }
 
     private static string FindRepositoryRoot()
@@ -177,10 +167,4 @@ public sealed partial class PackedPackages : IDisposable
         XDocument.Load(Path.Combine(RepositoryRoot, "Directory.Packages.props")).Descendants("PackageVersion")
             .Where(e => (string?)e.Attribute("Include") == id).Select(e => (string?)e.Attribute("Version")).SingleOrDefault()
         ?? throw new InvalidDataException($"Directory.Packages.props has no version of {id}.");
-
-    [GeneratedRegex("```csharp\\n(.*?)```", RegexOptions.Singleline)]
-    private static partial Regex CSharpBlock();
-
-    [GeneratedRegex("```text\\n(.*?)```", RegexOptions.Singleline)]
-    private static partial Regex TextBlock();
 }

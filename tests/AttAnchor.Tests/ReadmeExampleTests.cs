@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using System.Text.RegularExpressions;
+using static AttAnchor.Tests.Shared.ReadmeBlocks;
 
 namespace AttAnchor.Tests;
 
@@ -8,7 +8,7 @@ namespace AttAnchor.Tests;
 /// Keeps the core example true where it is shown, in the repository's README.md and in the AttAnchor package's
 /// README (src/AttAnchor/README.md): each holds the code below, and its output block is what that code prints.
 /// </summary>
-public partial class ReadmeExampleTests
+public class ReadmeExampleTests
 {
     /// <summary>The README's example, as the README shows it (compared with white space folded).</summary>
     private const string ExampleSource = """
@@ -83,20 +83,4 @@ public partial class ReadmeExampleTests
     }
 
     private static string ReadReadme(string path) => File.ReadAllText(Path.Combine(Repository.Root, path));
-
-    /// <summary>The first fenced block of the given language under a heading.</summary>
-    private static string Block(string readme, string heading, string language)
-    {
-        int at = readme.IndexOf(heading, StringComparison.Ordinal);
-        Assert.True(at >= 0, $"the README has no section \"{heading}\"");
-        string section = readme[at..];
-        Match match = Regex.Match(section, $"```{language}\\n(.*?)```", RegexOptions.Singleline);
-        Assert.True(match.Success, $"the README has no {language} block under \"{heading}\"");
-        return match.Groups[1].Value;
-    }
-
-    private static string Fold(string text) => WhiteSpace().Replace(text, " ").Trim();
-
-    [GeneratedRegex(@"\s+")]
-    private static partial Regex WhiteSpace();
 }
