@@ -312,6 +312,11 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
 
         private void LogPlan(int candidates)
         {
+            if (!_model.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Debug))
+            {
+                return; // the default: no description string built for a log nobody reads
+            }
+
             Log.Planned(_model.Logger, Log.Describe(_anchoring), _anchors.Count, candidates, _baselineLength, _sequenceLength);
             if (_model.Logger.IsEnabled(Microsoft.Extensions.Logging.LogLevel.Trace))
             {
