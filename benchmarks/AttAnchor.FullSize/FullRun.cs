@@ -155,7 +155,9 @@ internal static class FullRun
         Line($"- Date: {DateTime.UtcNow:yyyy-MM-dd}.");
         Line($"- Command: `{command}`.");
         Line($"- Versions: {Versions(rows)}.");
-        Line($"- Threads: ours {threads} intra-op threads; plain-ort ONNX Runtime's default session options; PyTorch as `benchmarks/pytorch_eager.py` sets it.");
+        Row? pytorch = rows.FirstOrDefault(r => r.System.StartsWith("pytorch", StringComparison.Ordinal));
+        string torchThreads = pytorch is null ? "not run" : $"{pytorch.Json["threads"]?.ToString() ?? "?"} (`torch.set_num_threads`)";
+        Line($"- Threads: ours {threads} intra-op threads; plain-ort ONNX Runtime's default session options; PyTorch {torchThreads}.");
         foreach (string note in notes)
         {
             Line($"- {note}");
@@ -167,7 +169,8 @@ internal static class FullRun
         foreach (Row row in rows)
         {
             string name = row.DisplayName;
-            Line($"| {name} | {row.Positions} | {Cell(row, "preprocess_ms")} | {Cell(row, "vision_ms")} | {Cell(row, "projector_ms")} | {Cell(row, "anchor_ms")} | {Cell(row, "prefill_ms")} | {Cell(row, "decode_ms_per_token")} | {Cell(row, "total_ms")} | {Bytes(row.PeakWorkingSet)} |");
+            string anchor = row.System == "ours" ? Cell(row, "anchor_ms") : "—";   // only ours has an AttAnchor stage
+            Line($"| {name} | {row.Positions} | {Cell(row, "preprocess_ms")} | {Cell(row, "vision_ms")} | {Cell(row, "projector_ms")} | {anchor} | {Cell(row, "prefill_ms")} | {Cell(row, "decode_ms_per_token")} | {Cell(row, "total_ms")} | {Bytes(row.PeakWorkingSet)} |");
         }
 
         Line($"");
@@ -197,7 +200,7 @@ internal static class FullRun
                 double planning = on.Median("anchor_ms");
                 double extraPrefill = on.Median("prefill_ms") - off.Median("prefill_ms");
                 int extra = on.Positions - off.Positions;
-                Line($"- AttAnchor {on.Setting}: planning {Ms(planning)} ms (off: {Ms(off.Median("anchor_ms"))} ms), **{Stats.Median(shares) * 100:F2} %** of the end-to-end time; the {extra} extra prefill positions ({off.Positions} → {on.Positions}) cost {Ms(extraPrefill)} ms of prefill (median prefill with it − without it; {(extra > 0 ? $"{extraPrefill / extra:F2} ms a position" : "no extra positions")}); total {Ms(on.Median("total_ms") - off.Median("total_ms"))} ms over off.");
+                Line($"- AttAnchor {on.Setting}: planning {Ms(planning)} ms (off: {Ms(off.Median("anchor_ms"))} ms), **{Stats.Median(shares) * 100:F2} %** of the end-to-end time; the {extra} extra prefill position{(extra == 1 ? string.Empty : "s")} ({off.Positions} → {on.Positions}) cost {Ms(extraPrefill)} ms of prefill (median prefill with it − without it; {(extra > 0 ? $"{extraPrefill / extra:F2} ms a position" : "no extra positions")}); total {Ms(on.Median("total_ms") - off.Median("total_ms"))} ms over off.");
             }
 
             Line($"- Greedy tokens: {Agreement(off, plain, torch)}");
