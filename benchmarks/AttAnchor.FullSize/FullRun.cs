@@ -75,7 +75,7 @@ internal static class FullRun
             ["systems"] = new JsonArray([.. lines.Select(l => l.DeepClone())]),
         };
         await File.WriteAllTextAsync(Path.Combine(output, "benchmarks-fullsize.json"), all.ToJsonString(new JsonSerializerOptions(Repo.Json) { WriteIndented = true }));
-        StageChart.Save(rows, Path.Combine(output, "benchmarks-fullsize.png"), $"{Path.GetFileName(folder)}: median stages, {runs} runs, greedy, {Repo.NewTokens} new tokens");
+        StageChart.Save(rows, Path.Combine(output, "benchmarks-fullsize.png"), $"{Path.GetFileName(folder)}: median stages, {runs} run{(runs == 1 ? string.Empty : "s")}, greedy, {Repo.NewTokens} new tokens");
         Console.WriteLine(markdown);
         Console.Error.WriteLine($"wrote {output}/benchmarks-fullsize.md, .json and .png");
         return rows.Count > 0 ? 0 : 1;
@@ -148,7 +148,7 @@ internal static class FullRun
         Line($"## The pipeline at full size: ours, a plain ONNX Runtime loop and PyTorch eager");
         Line($"");
         string shapes = File.Exists(Path.Combine(folder, ModelConfig.FileName)) ? ModelConfig.Load(folder).Describe() : "?";
-        Line($"`{model}` ({shapes}), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured runs after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
+        Line($"`{model}` ({shapes}), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
         Line($"");
         JsonObject machine = Machine();
         Line($"- Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["memory_gib"]} GiB memory, {RuntimeInformation.OSDescription}.");
