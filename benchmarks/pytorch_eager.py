@@ -66,6 +66,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image  # noqa: E402
 
+from generate import override  # noqa: E402  (generate.py's --set, so the same assignments give the same model)
 from llavagen import arch, config, imageproc, npyio, tokenizer  # noqa: E402
 
 NEW_TOKENS = 16
@@ -83,29 +84,6 @@ def fail(message):
 
 # --- configuration -----------------------------------------------------------------------------
 
-def _override(cfg, assignments):
-    """generate.py's --set: 'a.b=value' on the frozen config dataclasses."""
-    for item in assignments:
-        if "=" not in item:
-            fail(f"--set {item!r}: expected field=value, e.g. text.num_layers=4")
-        path, raw = item.split("=", 1)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        cfg = _replace(cfg, path.split("."), value, item)
-    return cfg
-
-
-def _replace(obj, parts, value, item):
-    names = {f.name for f in dataclasses.fields(obj)}
-    if parts[0] not in names:
-        fail(f"--set {item!r}: no field {parts[0]!r}; fields are {', '.join(sorted(names))}")
-    if len(parts) == 1:
-        return dataclasses.replace(obj, **{parts[0]: value})
-    return dataclasses.replace(obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value, item)})
-
-
 def resolve_config(folder, args, references):
     preset = args.preset
     if preset is None:
@@ -117,7 +95,7 @@ def resolve_config(folder, args, references):
             fail(f"{folder}: references.json names model {name!r}, which is no preset of models/llavagen/config.py "
                  f"({', '.join(sorted(config.PRESETS))}); this script rebuilds folders made by models/generate.py "
                  "or models/make_fixtures.py: pass --preset (and --set/--seed as given to generate.py)")
-    cfg = _override(config.PRESETS[preset], args.set)
+    cfg = override(config.PRESETS[preset], args.set)
     if args.seed is not None:
         cfg = dataclasses.replace(cfg, seed=args.seed)
     with open(os.path.join(folder, "attanchor.json"), encoding="utf-8") as f:
