@@ -16,6 +16,9 @@ public static class ShapesModel
     /// <summary>The model trained on AttAnchor-regrouped sequences: the console's default.</summary>
     public const string AttAnchorTrained = "attanchor";
 
+    /// <summary>The AttAnchor model with its decoder's MatMul weights in 4-bit <c>MatMulNBits</c> (models/quantize.py, block 32).</summary>
+    public const string AttAnchorFourBit = "attanchor-q4";
+
     private static readonly ConcurrentDictionary<string, Lazy<VisionLanguageModel>> Models = new(StringComparer.Ordinal);
 
     private static readonly Lazy<JsonDocument> Example = new(() => JsonDocument.Parse(File.ReadAllText(Path.Combine(Folder, "example.json"))));

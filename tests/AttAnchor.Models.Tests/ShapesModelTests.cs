@@ -11,7 +11,8 @@ namespace AttAnchor.Models.Tests;
 /// <summary>
 /// The shapes models trained here (models/shapes): their graphs agree with PyTorch, the default model answers
 /// every question about the README's example correctly, AttAnchor anchors about a tenth of the text tokens as it
-/// was trained to, and the evaluator scores both models on the committed sample of the test and POPE splits.
+/// was trained to, and the evaluator scores both models, and the AttAnchor model's 4-bit copy, on the committed
+/// sample of the test and POPE splits.
 /// </summary>
 public class ShapesModelTests(ITestOutputHelper output)
 {
@@ -94,7 +95,7 @@ public class ShapesModelTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task The_evaluator_scores_both_models_on_the_committed_sample()
+    public async Task The_evaluator_scores_the_models_on_the_committed_sample()
     {
         string outFolder = Path.Combine(Path.GetTempPath(), "attanchor-shapes-eval-" + Guid.NewGuid().ToString("N"));
         try
@@ -102,7 +103,7 @@ public class ShapesModelTests(ITestOutputHelper output)
             using var stdout = new StringWriter(CultureInfo.InvariantCulture);
             using var stderr = new StringWriter(CultureInfo.InvariantCulture);
             int code = await VqaApp.RunAsync(
-                ["eval", "--model", ShapesModel.ModelFolder(ShapesModel.Baseline), "--model", ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained),
+                ["eval", "--model", ShapesModel.ModelFolder(ShapesModel.Baseline), "--model", ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained), "--model", ShapesModel.ModelFolder(ShapesModel.AttAnchorFourBit),
                  "--config", "default", "--data", Path.Combine(ShapesModel.EvalSample, "test"), "--data", Path.Combine(ShapesModel.EvalSample, "pope"),
                  "--device", "cpu", "--out", outFolder],
                 stdout, stderr, CancellationToken.None);
@@ -111,8 +112,8 @@ public class ShapesModelTests(ITestOutputHelper output)
             Assert.True(code == 0, stderr.ToString());
             using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, EvalReport.JsonFile)));
             JsonElement[] runs = [.. json.RootElement.GetProperty("runs").EnumerateArray()];
-            Assert.Equal(["baseline / default", "attanchor / default"], runs.Select(r => Prefix(r.GetProperty("label").GetString()!)));
-            Assert.Equal([false, true], runs.Select(r => r.GetProperty("config").GetProperty("enabled").GetBoolean() && r.GetProperty("config").GetProperty("threshold").GetDouble() < 1));
+            Assert.Equal(["baseline / default", "attanchor / default", "attanchor-q4 / default"], runs.Select(r => Prefix(r.GetProperty("label").GetString()!)));
+            Assert.Equal([false, true, true], runs.Select(r => r.GetProperty("config").GetProperty("enabled").GetBoolean() && r.GetProperty("config").GetProperty("threshold").GetDouble() < 1));
             foreach (JsonElement run in runs)
             {
                 foreach (JsonElement split in run.GetProperty("splits").EnumerateArray())
