@@ -25,6 +25,8 @@ from onnx import TensorProto, helper, numpy_helper
 import torch
 from torch import nn
 
+from .onnxio import save_graph
+
 OPSET = 17
 EXTERNAL_DATA_THRESHOLD = 1 << 30  # bytes of weights above which a graph keeps them outside
 
@@ -107,20 +109,9 @@ def _export(module, args, path, input_names, output_names, dynamic_axes):
             _torch_export(module, args, raw, input_names=input_names, output_names=output_names,
                           dynamic_axes=dynamic_axes)
             proto = onnx.load(raw)
-            _save(proto, path, external=True)
+            save_graph(proto, path, external=True)
         finally:
             shutil.rmtree(scratch)
-
-
-def _save(proto, path, external):
-    data = os.path.basename(path) + ".data"
-    if os.path.exists(os.path.join(os.path.dirname(path), data)):
-        os.remove(os.path.join(os.path.dirname(path), data))
-    if external:
-        onnx.save_model(proto, path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=data, size_threshold=1024)
-    else:
-        onnx.save_model(proto, path)
 
 
 def set_output_shapes(path, shapes):
@@ -182,7 +173,7 @@ def to_float16_io(path):
     graph.node.extend(nodes + old + tail)
     del graph.value_info[:]
     external = os.path.exists(path + ".data")
-    _save(proto, path, external)
+    save_graph(proto, path, external)
 
 
 def export_folder(model, cfg, out_dir, tokenizer_model, dtype="fp32", example=(2, 3, 4)):

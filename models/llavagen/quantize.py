@@ -28,6 +28,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from .onnxio import save_graph
+
 MS_DOMAIN = "com.microsoft"
 
 
@@ -115,6 +117,11 @@ def dequantize(packed, scales, zero_points, K, N, bits, block_size):
     return np.ascontiguousarray(w.reshape(N, K).T)
 
 
+def intended(codes, zp, scales, K, N):
+    """The weights the codes stand for, computed from the unpacked codes and zero points: float32 [K, N]."""
+    return ((codes.astype(np.float32) - zp[:, :, None].astype(np.float32)) * scales[:, :, None]).reshape(N, K).T
+
+
 def check_roundtrip(w, bits, block_size, symmetric):
     """Unit check: the packed tensors dequantise exactly to the intended weights. Returns the
     relative Frobenius error of the quantised weight against the float one."""
@@ -126,10 +133,8 @@ def check_roundtrip(w, bits, block_size, symmetric):
     if zero_points is not None:
         assert zero_points.shape == (N, math.ceil(kb * bits / 8))
     assert codes.max() < (1 << bits)
-    intended = ((codes.astype(np.float32) - zp[:, :, None].astype(np.float32))
-                * scales[:, :, None]).reshape(N, K).T
     back = dequantize(packed, scales, zero_points, K, N, bits, block_size)
-    if not np.array_equal(back, intended):
+    if not np.array_equal(back, intended(codes, zp, scales, K, N)):
         raise AssertionError("packed tensors do not dequantise to the intended weights")
     # asymmetric: the grid spans [min, max] up to the rounding of the zero point, so every
     # weight is within one step of its code (half a step inside the range)
@@ -224,24 +229,21 @@ def quantize_graph(src_path, dst_path, bits=4, block_size=32, symmetric=False,
         w = _read_initializer(init, base_dir).astype(np.float32, copy=False)
         K, N = w.shape
         packed, scales, zero_points, codes, zp = quantize_weight(w, bits, block_size, symmetric)
+        back = dequantize(packed, scales, zero_points, K, N, bits, block_size) if check or fake else None
         if check:
-            back = dequantize(packed, scales, zero_points, K, N, bits, block_size)
-            intended = ((codes.astype(np.float32) - zp[:, :, None].astype(np.float32))
-                        * scales[:, :, None]).reshape(N, K).T
-            if not np.array_equal(back, intended):
+            if not np.array_equal(back, intended(codes, zp, scales, K, N)):
                 raise AssertionError(f"{bname}: packed tensors do not dequantise as intended")
             errs.append((float(np.sum((back - w).astype(np.float64) ** 2)),
                          float(np.sum(w.astype(np.float64) ** 2)), bname))
-            del back, intended
         del codes, zp, w
         if fake:
-            deq = dequantize(packed, scales, zero_points, K, N, bits, block_size)
-            t = numpy_helper.from_array(deq, bname)
+            t = numpy_helper.from_array(back, bname)
             init.CopyFrom(t)
             new_nodes.append(node)
             done.append((bname, K, N))
             n_params += K * N
             continue
+        del back
         base = bname.replace("/", "_")
         names = [f"{base}_Q{bits}", f"{base}_scales"]
         tensors = [numpy_helper.from_array(packed, names[0]),
@@ -274,16 +276,8 @@ def quantize_graph(src_path, dst_path, bits=4, block_size=32, symmetric=False,
 
     total = sum(len(i.raw_data) for i in graph.initializer)
     name = os.path.basename(dst_path)
-    data_name = name + ".data"
-    for p in (dst_path, os.path.join(os.path.dirname(dst_path), data_name)):
-        if os.path.lexists(p):
-            os.unlink(p)  # never write through a hard link to the source folder
     external = total > external_threshold
-    if external:
-        onnx.save_model(model, dst_path, save_as_external_data=True, all_tensors_to_one_file=True,
-                        location=data_name, size_threshold=1024)
-    else:
-        onnx.save_model(model, dst_path)
+    save_graph(model, dst_path, external)  # unlinks first: never writes through a hard link to the source folder
     summary = dict(graph=name, quantized=len(done), params=n_params, skipped=skipped,
                    external=external)
     if errs:
