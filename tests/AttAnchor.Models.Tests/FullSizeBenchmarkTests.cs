@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.Text.Json;
+using AttAnchor.Tests.Shared;
 
 namespace AttAnchor.Models.Tests;
 
@@ -15,35 +15,14 @@ public sealed class FullSizeBenchmarkTests : IDisposable
     public void Dispose() => Directory.Delete(_out, recursive: true);
 
     [Fact]
-    public async Task Run_OnTheFixture_WritesTheReport_AndThePeerAgreesWithOurs()
+    public void Run_OnTheFixture_WritesTheReport_AndThePeerAgreesWithOurs()
     {
-        string configuration = typeof(FullSizeBenchmarkTests).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyConfigurationAttribute), false)
-            .OfType<System.Reflection.AssemblyConfigurationAttribute>().Single().Configuration;
+        string configuration = Dotnet.ConfigurationOf(typeof(FullSizeBenchmarkTests).Assembly);
         string program = Path.Combine(Fixtures.RepositoryRoot, "benchmarks", "AttAnchor.FullSize", "bin", configuration, "net10.0", "AttAnchor.FullSize.dll");
         Assert.True(File.Exists(program), $"{program} is not built");
 
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet")
-        {
-            WorkingDirectory = Fixtures.RepositoryRoot,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        foreach (string a in (string[])[program, "run", "--model", Path.Combine("models", "fixtures", "tiny-336-gqa"), "--runs", "2", "--skip-pytorch", "--out", _out])
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> stdoutTask = process.StandardOutput.ReadToEndAsync();
-        Task<string> stderrTask = process.StandardError.ReadToEndAsync();
-        using (var limit = new CancellationTokenSource(TimeSpan.FromMinutes(5)))
-        {
-            await process.WaitForExitAsync(limit.Token);
-        }
-
-        string stdout = await stdoutTask;
-        string stderr = await stderrTask;
-        Assert.True(process.ExitCode == 0, $"exit {process.ExitCode}: {stderr}");
+        string stdout = Dotnet.Run(Fixtures.RepositoryRoot, TimeSpan.FromMinutes(5),
+            program, "run", "--model", Path.Combine("models", "fixtures", "tiny-336-gqa"), "--runs", "2", "--skip-pytorch", "--out", _out);
 
         using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(_out, "benchmarks-fullsize.json")));
         JsonElement[] rows = [.. Rows(json.RootElement)];

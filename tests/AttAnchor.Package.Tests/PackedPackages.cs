@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Reflection;
 using System.Xml.Linq;
 using AttAnchor.Tests.Shared;
 
@@ -24,7 +23,7 @@ public sealed class PackedPackages : IDisposable
     public PackedPackages()
     {
         RepositoryRoot = FindRepositoryRoot();
-        Configuration = typeof(PackedPackages).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+        Configuration = Dotnet.ConfigurationOf(typeof(PackedPackages).Assembly);
         Work = Directory.CreateTempSubdirectory("attanchor-consumer-").FullName;
         Feed = Path.Combine(Work, "feed");
         string suffix = $"consumer.{DateTime.UtcNow:yyyyMMddHHmmss}.{Environment.ProcessId}";

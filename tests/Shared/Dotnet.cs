@@ -1,11 +1,18 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Text;
 
-namespace AttAnchor.Package.Tests;
+namespace AttAnchor.Tests.Shared;
 
-/// <summary>Runs the .NET CLI as a child process, as a developer would from a shell.</summary>
+/// <summary>
+/// Runs the .NET CLI as a child process, as a developer would from a shell. One source file, linked into each
+/// test project that needs it.
+/// </summary>
 internal static class Dotnet
 {
+    /// <summary>The configuration an assembly was built in (<c>Release</c> or <c>Debug</c>), so that a child build or run uses the same one.</summary>
+    public static string ConfigurationOf(Assembly assembly) => assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";
+
     /// <summary>The <c>dotnet</c> that runs this test (the SDK sets DOTNET_HOST_PATH), else the one on PATH.</summary>
     private static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
