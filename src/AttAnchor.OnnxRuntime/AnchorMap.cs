@@ -146,9 +146,7 @@ public static class AnchorMap
         ArgumentNullException.ThrowIfNull(anchors);
         ArgumentNullException.ThrowIfNull(anchoring);
         Validate(model.Config, anchors, anchoring);
-        ModelConfig config = model.Config;
-        byte[] crop = ImagePreprocessor.ResizeAndCrop(image, config.ImageSize, config.ResizeMode, [.. config.ImageMean]);
-        using SKBitmap map = Render(config, crop, anchors, anchoring);
+        using SKBitmap map = Render(model.Config, model.Crop(image), anchors, anchoring);
         using SKData png = map.Encode(SKEncodedImageFormat.Png, 100);
         return png.ToArray();
     }

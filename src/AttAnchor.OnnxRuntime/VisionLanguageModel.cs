@@ -172,11 +172,14 @@ public sealed class VisionLanguageModel : IDisposable
         }
     }
 
+    /// <summary>The RGB crop [S × S × 3] the vision encoder sees, before normalisation: resized, cropped or padded as <c>attanchor.json</c> says.</summary>
+    internal byte[] Crop(ModelImage image) => ImagePreprocessor.ResizeAndCrop(image, Config.ImageSize, Config.ResizeMode, _meanValues);
+
     /// <summary>The normalised pixel values [3 × S × S] of an image, as the model sees it.</summary>
     internal float[] PixelValues(ModelImage image)
     {
         int size = Config.ImageSize;
-        byte[] crop = ImagePreprocessor.ResizeAndCrop(image, size, Config.ResizeMode, _meanValues);  // [S × S × 3]
+        byte[] crop = Crop(image);                                                                    // [S × S × 3]
         var pixels = new float[3 * size * size];
         ImagePreprocessor.Normalize(crop, size, _mean, _std, pixels);
         return pixels;
