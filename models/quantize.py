@@ -16,38 +16,16 @@ exactly and prints the relative weight error. Format and choices: models/README.
 """
 import argparse
 import os
-import shutil
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from llavagen import quantize  # noqa: E402
+from llavagen.onnxio import copy_folder  # noqa: E402
 
 DECODER = "decoder_model_merged.onnx"
 VISION = "vision_encoder.onnx"
-
-
-def _link_or_copy(src, dst):
-    if os.path.lexists(dst):
-        os.unlink(dst)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
-
-
-def copy_folder(src, out, rewritten):
-    """Everything in src except the graphs to rewrite (and their .data files)."""
-    skip = set(rewritten) | {g + ".data" for g in rewritten}
-    for root, _dirs, files in os.walk(src):
-        rel = os.path.relpath(root, src)
-        target = os.path.join(out, rel) if rel != "." else out
-        os.makedirs(target, exist_ok=True)
-        for f in files:
-            if rel == "." and f in skip:
-                continue
-            _link_or_copy(os.path.join(root, f), os.path.join(target, f))
 
 
 def main(argv=None):

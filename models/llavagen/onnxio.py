@@ -1,8 +1,11 @@
 """Writing ONNX graphs into a model folder (no torch needed, so the quantiser can use it too)."""
 
 import os
+import shutil
 
+import numpy as np
 import onnx
+from onnx import numpy_helper
 
 
 def save_graph(proto, path, external):
@@ -19,3 +22,38 @@ def save_graph(proto, path, external):
                         location=data, size_threshold=1024)
     else:
         onnx.save_model(proto, path)
+
+
+def read_initializer(init, base_dir):
+    """The array of an initializer, reading external data by offset (one at a time)."""
+    if init.data_location == onnx.TensorProto.EXTERNAL:
+        info = {e.key: e.value for e in init.external_data}
+        path = os.path.join(base_dir, info["location"])
+        offset = int(info.get("offset", 0))
+        count = int(np.prod(init.dims)) if init.dims else 1
+        dtype = onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[init.data_type]  # onnx 1.12
+        arr = np.fromfile(path, dtype=dtype, count=count, offset=offset)
+        return arr.reshape(tuple(init.dims))
+    return numpy_helper.to_array(init)
+
+
+def link_or_copy(src, dst):
+    if os.path.lexists(dst):
+        os.unlink(dst)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def copy_folder(src, out, rewritten):
+    """Everything in src except the graphs to rewrite (and their .data files)."""
+    skip = set(rewritten) | {g + ".data" for g in rewritten}
+    for root, _dirs, files in os.walk(src):
+        rel = os.path.relpath(root, src)
+        target = os.path.join(out, rel) if rel != "." else out
+        os.makedirs(target, exist_ok=True)
+        for f in files:
+            if rel == "." and f in skip:
+                continue
+            link_or_copy(os.path.join(root, f), os.path.join(target, f))

@@ -28,7 +28,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from .onnxio import save_graph
+from .onnxio import read_initializer, save_graph
 
 MS_DOMAIN = "com.microsoft"
 
@@ -162,23 +162,10 @@ def self_test():
 
 
 # ---------------------------------------------------------------------------------- graphs
-def _read_initializer(init, base_dir):
-    """float32 array of an initializer, reading external data by offset (one at a time)."""
-    if init.data_location == onnx.TensorProto.EXTERNAL:
-        info = {e.key: e.value for e in init.external_data}
-        path = os.path.join(base_dir, info["location"])
-        offset = int(info.get("offset", 0))
-        count = int(np.prod(init.dims)) if init.dims else 1
-        dtype = onnx.mapping.TENSOR_TYPE_TO_NP_TYPE[init.data_type]  # onnx 1.12
-        arr = np.fromfile(path, dtype=dtype, count=count, offset=offset)
-        return arr.reshape(tuple(init.dims))
-    return numpy_helper.to_array(init)
-
-
 def _inline_external(init, base_dir):
     if init.data_location != onnx.TensorProto.EXTERNAL:
         return
-    arr = _read_initializer(init, base_dir)
+    arr = read_initializer(init, base_dir)
     init.ClearField("external_data")
     init.data_location = onnx.TensorProto.DEFAULT
     init.raw_data = np.ascontiguousarray(arr).tobytes()
@@ -226,7 +213,7 @@ def quantize_graph(src_path, dst_path, bits=4, block_size=32, symmetric=False,
             skipped.append((node.name or bname, list(init.dims), why))
             new_nodes.append(node)
             continue
-        w = _read_initializer(init, base_dir).astype(np.float32, copy=False)
+        w = read_initializer(init, base_dir).astype(np.float32, copy=False)
         K, N = w.shape
         packed, scales, zero_points, codes, zp = quantize_weight(w, bits, block_size, symmetric)
         back = dequantize(packed, scales, zero_points, K, N, bits, block_size) if check or fake else None
