@@ -1,0 +1,231 @@
+"""Rebuilds an exported decoder_model_merged.onnx as a fused graph for ONNX Runtime's CPU provider.
+
+The exporter's decoder (torch.onnx, standard ops) runs about 2,600 nodes per step: shape arithmetic,
+rotary embedding per layer, the causal mask, and `repeat_kv` as an Expand that copies every layer's
+whole K and V cache from Hkv to H heads on every step. This module reads that graph's weights and
+writes the same model as about 12 nodes per layer, with ONNX Runtime's contrib operators:
+
+    x = inputs_embeds                                                       [B, S, D]
+    per layer i:
+      h     = SimplifiedLayerNormalization(x, input_layernorm)  (layer 0; later layers get it
+              from the previous layer's SkipSimplifiedLayerNormalization)
+      qkv   = MatMul(h, [Wq | Wk | Wv])                                     [B, S, (H + 2 Hkv) hd]
+      a, present.i.key, present.i.value
+            = GroupQueryAttention(qkv, past_key_values.i.key, .value, seqlens_k, total_length,
+                                  cos_cache, sin_cache; do_rotary)          [B, S, H hd]
+      h, x  = SkipSimplifiedLayerNormalization(MatMul(a, Wo), x, post_attention_layernorm)
+      g, u  = Split(MatMul(h, [Wgate | Wup]))                               [B, S, I] each
+      m     = MatMul(g * Sigmoid(g) * u, Wdown)                             [B, S, D]
+      the next layer's h, x = SkipSimplifiedLayerNormalization(m, x, next input_layernorm)
+    logits = MatMul(last k positions of the final norm, Wlm)                [B, k, V]
+
+The interface is the model-folder spec's decoder, less `position_ids`: GroupQueryAttention takes
+the positions from the cache (P, P+1, ..., P+S-1), which is what the library feeds. What it does not
+take, and the exported graph does: left padding (a 0 in attention_mask before a 1) and, with a past,
+more than one row. The library always runs one row with a mask of ones.
+
+The arithmetic is the reference module's (llavagen/arch.py): RMS norm with the graph's epsilon,
+rotate-half rotary embedding from the graph's own inverse frequencies, 1/sqrt(hd) scaled softmax
+attention with a causal mask, SiLU-gated MLP. Float32 graphs only (fuse before quantising).
+"""
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from .onnxio import read_initializer, save_graph
+
+MS_DOMAIN = "com.microsoft"
+OPSET = 17
+
+
+class FuseError(ValueError):
+    """The source graph is not one this module knows how to rebuild."""
+
+
+def _constant_value(graph, output):
+    for node in graph.node:
+        if node.op_type == "Constant" and node.output[0] == output:
+            return numpy_helper.to_array(node.attribute[0].t)
+    return None
+
+
+def _node(graph, name):
+    for node in graph.node:
+        if node.name == name:
+            return node
+    return None
+
+
+def read_decoder(path, num_layers):
+    """The weights and constants of an exported fp32 decoder, by the exporter's node names."""
+    import os
+    base = os.path.dirname(os.path.abspath(path))
+    model = onnx.load(path, load_external_data=False)
+    graph = model.graph
+    inits = {i.name: i for i in graph.initializer}
+
+    def weight(node_name):
+        node = _node(graph, node_name)
+        if node is None:
+            raise FuseError(f"{path}: no node '{node_name}'; this is not a decoder written by llavagen's exporter "
+                            "(models/generate.py, models/export_llava.py)")
+        if node.op_type != "MatMul" or node.input[1] not in inits:
+            raise FuseError(f"{path}: '{node_name}' is a {node.op_type}, not a MatMul by a float32 weight "
+                            "(a quantised or float16 graph?); fuse the float32 export, then quantise")
+        init = inits[node.input[1]]
+        if init.data_type != TensorProto.FLOAT:
+            raise FuseError(f"{path}: '{node.input[1]}' is {TensorProto.DataType.Name(init.data_type)}; only float32 decoders are fused")
+        return read_initializer(init, base).astype(np.float32, copy=False)
+
+    def norm(parameter, node_prefix):
+        scale = f"{parameter}.weight"
+        if scale not in inits:
+            raise FuseError(f"{path}: no initializer '{scale}'")
+        add = _node(graph, f"{node_prefix}/Add")  # RmsNorm: x * 1/sqrt(mean(x^2) + eps)
+        eps = None if add is None else _constant_value(graph, add.input[1])
+        if eps is None:
+            raise FuseError(f"{path}: cannot find the epsilon of '{parameter}' ({node_prefix}/Add)")
+        return read_initializer(inits[scale], base).astype(np.float32), float(eps)
+
+    layers = []
+    for i in range(num_layers):
+        p = f"/decoder/layers.{i}"
+        layers.append({
+            "q": weight(f"{p}/self_attn/q_proj/MatMul"), "k": weight(f"{p}/self_attn/k_proj/MatMul"),
+            "v": weight(f"{p}/self_attn/v_proj/MatMul"), "o": weight(f"{p}/self_attn/o_proj/MatMul"),
+            "gate": weight(f"{p}/gate_proj/MatMul"), "up": weight(f"{p}/up_proj/MatMul"),
+            "down": weight(f"{p}/down_proj/MatMul"),
+            "input_norm": norm(f"decoder.layers.{i}.input_layernorm", f"{p}/input_layernorm"),
+            "post_norm": norm(f"decoder.layers.{i}.post_attention_layernorm", f"{p}/post_attention_layernorm"),
+        })
+    if _node(graph, f"/decoder/layers.{num_layers}/self_attn/q_proj/MatMul") is not None:
+        raise FuseError(f"{path}: the graph has more than num_hidden_layers = {num_layers} layers")
+    rotary = _node(graph, "/decoder/Mul")
+    inv_freq = None if rotary is None else _constant_value(graph, rotary.input[1])
+    if inv_freq is None or inv_freq.ndim != 1:
+        raise FuseError(f"{path}: cannot find the rotary inverse frequencies (the constant of /decoder/Mul)")
+    inputs = {v.name: v for v in graph.input}
+    keep = inputs.get("num_logits_to_keep")
+    return {
+        "layers": layers,
+        "norm": norm("decoder.norm", "/decoder/norm"),
+        "lm_head": weight("/decoder/lm_head/MatMul"),
+        "inv_freq": inv_freq.astype(np.float32),
+        "keep_rank": None if keep is None else len(keep.type.tensor_type.shape.dim),
+    }
+
+
+def rotary_cache(inv_freq, max_positions):
+    """cos and sin [max_positions, hd/2] exactly as the reference computes them: float32 position x
+    float32 inverse frequency, then cos/sin in float32."""
+    freqs = np.arange(max_positions, dtype=np.float32)[:, None] * inv_freq[None, :]
+    return np.cos(freqs).astype(np.float32), np.sin(freqs).astype(np.float32)
+
+
+def build(weights, heads, kv_heads, head_dim, max_positions):
+    """The fused decoder as an onnx.ModelProto (weights inline)."""
+    layers = weights["layers"]
+    d = layers[0]["q"].shape[0]
+    inter = layers[0]["gate"].shape[1]
+    vocab = weights["lm_head"].shape[1]
+    if layers[0]["q"].shape[1] != heads * head_dim or layers[0]["k"].shape[1] != kv_heads * head_dim:
+        raise FuseError(f"q/k widths {layers[0]['q'].shape[1]}/{layers[0]['k'].shape[1]} do not match "
+                        f"{heads} heads and {kv_heads} KV heads of {head_dim}")
+    if weights["inv_freq"].shape[0] * 2 != head_dim:
+        raise FuseError(f"{weights['inv_freq'].shape[0]} rotary frequencies for head_dim {head_dim}")
+    nodes, inits = [], []
+
+    def init(name, array):
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        return name
+
+    def node(op, inputs, outputs, name, domain="", **attrs):
+        nodes.append(helper.make_node(op, inputs, outputs, name=name, domain=domain, **attrs))
+        return outputs
+
+    cos, sin = rotary_cache(weights["inv_freq"], max_positions)
+    init("cos_cache", cos)
+    init("sin_cache", sin)
+    init("one_i64", np.array(1, dtype=np.int64))
+    init("axis_1", np.array([1], dtype=np.int64))
+    init("index_1", np.array(1, dtype=np.int64))
+
+    # seqlens_k [B] int32 = (ones in the mask) - 1; total_sequence_length int32 scalar = mask width
+    node("ReduceSum", ["attention_mask", "axis_1"], ["mask_count"], "mask_count", keepdims=0)
+    node("Sub", ["mask_count", "one_i64"], ["seqlens_i64"], "seqlens_minus_one")
+    node("Cast", ["seqlens_i64"], ["seqlens_k"], "seqlens_k", to=TensorProto.INT32)
+    node("Shape", ["attention_mask"], ["mask_shape"], "mask_shape")
+    node("Gather", ["mask_shape", "index_1"], ["total_i64"], "total_length", axis=0)
+    node("Cast", ["total_i64"], ["total_sequence_length"], "total_sequence_length", to=TensorProto.INT32)
+
+    x = "inputs_embeds"
+    w, eps = layers[0]["input_norm"]
+    h = node("SimplifiedLayerNormalization", [x, init("layers.0.input_layernorm", w)], ["layers.0.h"],
+             "layers.0/input_layernorm", axis=-1, epsilon=eps, stash_type=1)[0]
+    for i, layer in enumerate(layers):
+        p = f"layers.{i}"
+        qkv = np.concatenate([layer["q"], layer["k"], layer["v"]], axis=1)      # [D, (H + 2 Hkv) hd]
+        node("MatMul", [h, init(f"{p}.qkv_proj", qkv)], [f"{p}.qkv"], f"{p}/qkv_proj")
+        node("GroupQueryAttention",
+             [f"{p}.qkv", "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value",
+              "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
+             [f"{p}.attn", f"present.{i}.key", f"present.{i}.value"], f"{p}/attention", domain=MS_DOMAIN,
+             num_heads=heads, kv_num_heads=kv_heads, do_rotary=1, rotary_interleaved=0)
+        node("MatMul", [f"{p}.attn", init(f"{p}.o_proj", layer["o"])], [f"{p}.o"], f"{p}/o_proj")
+        w, eps = layer["post_norm"]
+        node("SkipSimplifiedLayerNormalization", [f"{p}.o", x, init(f"{p}.post_attention_layernorm", w)],
+             [f"{p}.h2", "", "", f"{p}.x1"], f"{p}/post_attention_layernorm", domain=MS_DOMAIN, epsilon=eps)
+        gate_up = np.concatenate([layer["gate"], layer["up"]], axis=1)           # [D, 2I]
+        node("MatMul", [f"{p}.h2", init(f"{p}.gate_up_proj", gate_up)], [f"{p}.gu"], f"{p}/gate_up_proj")
+        node("Split", [f"{p}.gu", init(f"{p}.split", np.array([inter, inter], dtype=np.int64))],
+             [f"{p}.g", f"{p}.u"], f"{p}/split", axis=-1)
+        node("Sigmoid", [f"{p}.g"], [f"{p}.sig"], f"{p}/sigmoid")
+        node("Mul", [f"{p}.g", f"{p}.sig"], [f"{p}.silu"], f"{p}/silu")
+        node("Mul", [f"{p}.silu", f"{p}.u"], [f"{p}.act"], f"{p}/gated")
+        node("MatMul", [f"{p}.act", init(f"{p}.down_proj", layer["down"])], [f"{p}.m"], f"{p}/down_proj")
+        last = i == len(layers) - 1
+        w, eps = weights["norm"] if last else layers[i + 1]["input_norm"]
+        nxt = "norm" if last else f"layers.{i + 1}"
+        h = f"{nxt}.h"
+        node("SkipSimplifiedLayerNormalization", [f"{p}.m", f"{p}.x1", init(f"{nxt}.norm_weight", w)],
+             [h, "", "", "" if last else f"{nxt}.x"], f"{nxt}/norm", domain=MS_DOMAIN, epsilon=eps)
+        x = f"{nxt}.x"
+
+    inputs = [helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch", "sequence_length", d]),
+              helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence_length"])]
+    if weights["keep_rank"] is not None:
+        # logits for the last k positions only: Slice(h, -k, end) along the sequence
+        inputs.append(helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, [1] * weights["keep_rank"]))
+        keep = "num_logits_to_keep"
+        if weights["keep_rank"] == 0:
+            node("Unsqueeze", [keep, init("axis_0", np.array([0], dtype=np.int64))], ["keep_1d"], "keep_1d")
+            keep = "keep_1d"
+        node("Neg", [keep], ["keep_start"], "keep_start")
+        node("Slice", [h, "keep_start", init("keep_end", np.array([np.iinfo(np.int64).max], dtype=np.int64)), "axis_1"],
+             ["kept"], "keep_last")
+        h = "kept"
+    node("MatMul", [h, init("lm_head", weights["lm_head"])], ["logits"], "lm_head")
+    kv = ["batch", kv_heads, "past_sequence_length", head_dim]
+    present = ["batch", kv_heads, "total_sequence_length", head_dim]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["batch", "logits_length", vocab])]
+    for i in range(len(layers)):
+        for part in ("key", "value"):
+            inputs.append(helper.make_tensor_value_info(f"past_key_values.{i}.{part}", TensorProto.FLOAT, kv))
+            outputs.append(helper.make_tensor_value_info(f"present.{i}.{part}", TensorProto.FLOAT, present))
+    graph = helper.make_graph(nodes, "decoder_fused", inputs, outputs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)],
+                              producer_name="llavagen.fuse")
+    model.ir_version = 8
+    return model, {"layers": len(layers), "nodes": len(nodes), "hidden": d, "intermediate": inter, "vocab": vocab}
+
+
+def fuse_decoder(src_path, dst_path, config, external_threshold=1 << 30):
+    """Reads src_path (an exported fp32 decoder), writes the fused decoder to dst_path. `config` is
+    the folder's attanchor.json as a dict. Returns a summary dict."""
+    weights = read_decoder(src_path, config["num_hidden_layers"])
+    model, summary = build(weights, config["num_attention_heads"], config["num_key_value_heads"],
+                           config["head_dim"], config["max_position_embeddings"])
+    total = sum(len(i.raw_data) for i in model.graph.initializer)
+    summary["external"] = total > external_threshold
+    save_graph(model, dst_path, summary["external"])
+    return summary
