@@ -69,6 +69,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("src")
     ap.add_argument("out")
+    ap.add_argument("--copy", action="store_true", help="copy the unchanged files instead of hard-linking them")
     a = ap.parse_args(argv)
     src, out = os.path.abspath(a.src), os.path.abspath(a.out)
     if src == out:
@@ -79,7 +80,7 @@ def main(argv=None):
     with open(os.path.join(src, "attanchor.json"), encoding="utf-8") as f:
         config = json.load(f)
     os.makedirs(out, exist_ok=True)
-    copy_folder(src, out, [DECODER])
+    copy_folder(src, out, [DECODER], link=not a.copy)
     t0 = time.time()
     try:
         s = fuse.fuse_decoder(os.path.join(src, DECODER), os.path.join(out, DECODER), config)

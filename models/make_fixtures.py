@@ -20,6 +20,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 from llavagen import arch, config, export, parity, references, testimages, tokenizer  # noqa: E402
+from fuse import main as fuse_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -47,6 +48,18 @@ def generate(root):
             export.export_folder(model, half, folder, spm_model, dtype="fp16")
             references.write(model, half, ptok, folder, image_dir, names, seed=cfg.seed + 1, light=True, fp16=True)
             print(f"{half.name}: written to {os.path.relpath(folder)}")
+        if cfg in config.FUSED_FIXTURES:
+            # The same folder with its decoder rebuilt by models/fuse.py (GroupQueryAttention &c.);
+            # every reference but the graph check it cannot take (left padding) still holds.
+            fused = os.path.join(root, cfg.name + "-fused")
+            fuse_folder(os.path.join(root, cfg.name), fused)
+            print(f"{cfg.name}-fused: written to {os.path.relpath(fused)}")
+
+
+def fuse_folder(src, out):
+    """models/fuse.py SRC OUT, with real copies (the fixtures are committed files, not links)."""
+    if fuse_main([src, out, "--copy"]) != 0:
+        raise RuntimeError(f"models/fuse.py failed on {src}")
 
 
 def compare(a, b):

@@ -164,3 +164,4 @@ TINYLLAVA_V1 = ModelConfig(
 PRESETS = {c.name: c for c in (TINY_336_GQA, TINY_NOPROJ_MHA, TINYLLAVA_V1)}
 FIXTURES = (TINY_336_GQA, TINY_NOPROJ_MHA)
 FP16_FIXTURES = (TINY_NOPROJ_MHA,)  # also committed as <name>-fp16
+FUSED_FIXTURES = (TINY_336_GQA,)    # also committed as <name>-fused (models/fuse.py)

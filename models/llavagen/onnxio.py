@@ -37,17 +37,21 @@ def read_initializer(init, base_dir):
     return numpy_helper.to_array(init)
 
 
-def link_or_copy(src, dst):
+def link_or_copy(src, dst, link=True):
     if os.path.lexists(dst):
         os.unlink(dst)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+    if link:
+        try:
+            os.link(src, dst)
+            return
+        except OSError:
+            pass
+    shutil.copy2(src, dst)
 
 
-def copy_folder(src, out, rewritten):
-    """Everything in src except the graphs to rewrite (and their .data files)."""
+def copy_folder(src, out, rewritten, link=True):
+    """Everything in src except the graphs to rewrite (and their .data files): hard links where it
+    can (link=True), else copies."""
     skip = set(rewritten) | {g + ".data" for g in rewritten}
     for root, _dirs, files in os.walk(src):
         rel = os.path.relpath(root, src)
@@ -56,4 +60,4 @@ def copy_folder(src, out, rewritten):
         for f in files:
             if rel == "." and f in skip:
                 continue
-            link_or_copy(os.path.join(root, f), os.path.join(target, f))
+            link_or_copy(os.path.join(root, f), os.path.join(target, f), link)
