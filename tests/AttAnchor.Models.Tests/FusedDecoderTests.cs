@@ -1,0 +1,136 @@
+using AttAnchor.GraphCheck;
+using AttAnchor.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AttAnchor.Models.Tests;
+
+/// <summary>
+/// Decoders rebuilt by <c>models/fuse.py</c> (GroupQueryAttention, fused projections): the committed
+/// <c>models/fixtures/tiny-336-gqa-fused</c> and <c>models/shapes/attanchor-fused</c> run through the library and
+/// answer as the exported graphs they were built from do, with and without AttAnchor copies (which move every
+/// later position, so the fused attention's positions must follow the cache exactly).
+/// </summary>
+public sealed class FusedDecoderTests
+{
+    private const string Exported = "tiny-336-gqa";
+    private const string Fused = "tiny-336-gqa-fused";
+
+    /// <summary>Float32 against float32 with a different summation order: 1e-4 absolute plus 1e-4 relative.</summary>
+    private const float Tolerance = 1e-4f;
+
+    private static string FusedShapes => ShapesModel.ModelFolder("attanchor-fused");
+
+    /// <summary>Anchoring settings that copy nothing, several tokens into the image, and patches into the text.</summary>
+    public static TheoryData<string, string, string> Settings => new()
+    {
+        { "square.png", "off", "What color is the circle?" },
+        { "square.png", "text-into-image:0.05", "What color is the circle?" },
+        { "wide.png", "text-into-image:-1", "Is there a red square in the picture?" },
+        { "square.png", "image-into-text:0.3", "What color is the circle?" },
+        { "tall.png", "image-into-text:0.4", "How many shapes are there?" },
+    };
+
+    [Fact]
+    public void The_fused_decoder_declares_the_spec_inputs_without_position_ids()
+    {
+        using var session = new InferenceSession(Path.Combine(Fixtures.FixturesFolder, Fused, "decoder_model_merged.onnx"));
+        using var exported = new InferenceSession(Path.Combine(Fixtures.FixturesFolder, Exported, "decoder_model_merged.onnx"));
+
+        Assert.False(session.InputMetadata.ContainsKey("position_ids"));
+        Assert.Equal(exported.InputMetadata.Keys.Where(k => k != "position_ids").Order(), session.InputMetadata.Keys.Order());
+        Assert.Equal(exported.OutputMetadata.Keys.Order(), session.OutputMetadata.Keys.Order());
+    }
+
+    [Theory]
+    [MemberData(nameof(Settings))]
+    public async Task The_fused_fixture_answers_as_the_exported_one(string image, string setting, string question)
+    {
+        VisionLanguageModel exported = Pipelines.Get(Exported);
+        VisionLanguageModel fused = Pipelines.Get(Fused);
+        GenerationOptions options = new() { MaxNewTokens = 8, Anchoring = Parse(setting), CaptureFirstLogits = true };
+
+        VqaResult expected = await exported.AnswerAsync(exported.LoadImage(Pipelines.ImagePath(image)), question, options);
+        VqaResult actual = await fused.AnswerAsync(fused.LoadImage(Pipelines.ImagePath(image)), question, options);
+
+        Assert.Equal(setting == "off", actual.Anchors.Count == 0);
+        Assert.Equal(expected.SequenceLength, actual.SequenceLength);
+        Assert.Equal(expected.Anchors.Select(a => (a.TokenId, a.PatchIndex, a.Direction)), actual.Anchors.Select(a => (a.TokenId, a.PatchIndex, a.Direction)));
+        AssertClose(expected.FirstLogits!, actual.FirstLogits!);
+        Assert.Equal(expected.TokenIds, actual.TokenIds);
+    }
+
+    [Fact]
+    public async Task Copies_move_later_positions_in_the_fused_decoder_too()
+    {
+        // The same question with and without copies must differ in the fused decoder as in the exported one: a fused graph
+        // that ignored the cache's positions (or the copies) would give equal logits where the exported gives different ones.
+        VisionLanguageModel fused = Pipelines.Get(Fused);
+        VisionLanguageModel exported = Pipelines.Get(Exported);
+        const string Question = "Is there a red square in the picture?";
+        var off = new GenerationOptions { MaxNewTokens = 1, Anchoring = AttAnchorOptions.Off, CaptureFirstLogits = true };
+        var all = new GenerationOptions { MaxNewTokens = 1, Anchoring = new AttAnchorOptions { Threshold = -1f }, CaptureFirstLogits = true };
+
+        float[] fusedOff = (await fused.AnswerAsync(fused.LoadImage(Pipelines.ImagePath("wide.png")), Question, off)).FirstLogits!;
+        VqaResult fusedAll = await fused.AnswerAsync(fused.LoadImage(Pipelines.ImagePath("wide.png")), Question, all);
+        float[] exportedAll = (await exported.AnswerAsync(exported.LoadImage(Pipelines.ImagePath("wide.png")), Question, all)).FirstLogits!;
+
+        Assert.NotEmpty(fusedAll.Anchors);
+        Assert.True(fusedOff.Zip(fusedAll.FirstLogits!).Max(p => Math.Abs(p.First - p.Second)) > 1e-2f, "the copies changed nothing");
+        AssertClose(exportedAll, fusedAll.FirstLogits!);
+    }
+
+    [Fact]
+    public void The_fused_shapes_decoder_agrees_with_PyTorch_on_every_case_it_takes()
+    {
+        using var suite = GraphCheckSuite.Load(FusedShapes);
+        using var exported = GraphCheckSuite.Load(ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained));
+        GraphCheckResult[] results = [.. suite.RunAll()];
+
+        Assert.All(results, r => Assert.True(r.Passed, r.ToString()));
+        // models/fuse.py leaves out only the left-padded batch: GroupQueryAttention takes a mask of ones.
+        string[] missing = [.. exported.Cases.Select(c => c.Name).Except(suite.Cases.Select(c => c.Name))];
+        Assert.Equal(["decoder: batch 2, past 5, sequence 4, left padding in row 1, keep 2 logits"], missing);
+    }
+
+    [Theory]
+    [MemberData(nameof(ShapesModelTests.ExampleQuestions), MemberType = typeof(ShapesModelTests))]
+    public async Task The_fused_shapes_model_answers_every_example_question_as_the_exported_one(string category, string question, string answer)
+    {
+        VisionLanguageModel fused = ShapesModel.Get("attanchor-fused");
+        VisionLanguageModel exported = ShapesModel.Get(ShapesModel.AttAnchorTrained);
+        var options = new GenerationOptions { CaptureFirstLogits = true };
+
+        VqaResult expected = await exported.AnswerAsync(exported.LoadImage(ShapesModel.ExampleImage), question, options);
+        VqaResult actual = await fused.AnswerAsync(fused.LoadImage(ShapesModel.ExampleImage), question, options);
+
+        Assert.True(answer == actual.Text, $"{category}: '{question}' → '{actual.Text}', expected '{answer}'");
+        Assert.Equal(expected.TokenIds, actual.TokenIds);
+        Assert.Equal(expected.Anchors.Select(a => (a.TokenId, a.PatchIndex)), actual.Anchors.Select(a => (a.TokenId, a.PatchIndex)));
+        AssertClose(expected.FirstLogits!, actual.FirstLogits!);
+    }
+
+    private static AttAnchorOptions Parse(string setting)
+    {
+        if (setting == "off")
+        {
+            return AttAnchorOptions.Off;
+        }
+
+        string[] parts = setting.Split(':');
+        return new AttAnchorOptions
+        {
+            Direction = parts[0] == "text-into-image" ? AnchorDirection.TextIntoImage : AnchorDirection.ImageIntoText,
+            Threshold = float.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture),
+        };
+    }
+
+    private static void AssertClose(float[] expected, float[] actual)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            float bound = Tolerance + (Tolerance * Math.Abs(expected[i]));
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= bound, $"logit {i}: exported {expected[i]}, fused {actual[i]} (bound {bound})");
+        }
+    }
+}
