@@ -49,6 +49,20 @@ internal static class FullRun
             notes.Add(note);
         }
 
+        // Our pipeline runs on the fused decoder (models/fuse.py) when the folder has a "-fused" sibling, and the 4-bit
+        // rows on its "-q4" sibling; both are made here for the default full-size model when absent.
+        string fused = folder + "-fused";
+        string fourBit = fused + "-q4";
+        if (Path.GetFullPath(folder) == Path.GetFullPath(Repo.DefaultModel))
+        {
+            if (!await DeriveAsync(fused, ["models/fuse.py", folder, fused], "fused decoder", notes)
+                || !await DeriveAsync(fourBit, ["models/quantize.py", fused, fourBit, "--block-size", "128"], "4-bit (block 128) copy of the fused folder", notes))
+            {
+                return 1;
+            }
+        }
+
+        string primary = Directory.Exists(fused) ? fused : folder;
         string runsText = runs.ToString(CultureInfo.InvariantCulture);
         string warmupText = warmup.ToString(CultureInfo.InvariantCulture);
         var lines = new List<JsonObject>();
@@ -58,7 +72,17 @@ internal static class FullRun
         }
 
         await MeasureAsync("plain-ort", ["--model", folder, "--runs", runsText, "--warmup", warmupText], lines, notes);
-        await MeasureAsync("ours", ["--model", folder, "--runs", runsText, "--warmup", warmupText, "--threads", threads.ToString(CultureInfo.InvariantCulture)], lines, notes);
+        string threadsText = threads.ToString(CultureInfo.InvariantCulture);
+        await MeasureAsync("ours", ["--model", primary, "--runs", runsText, "--warmup", warmupText, "--threads", threadsText], lines, notes);
+        if (primary != folder)
+        {
+            await MeasureAsync("ours", ["--model", folder, "--label", "exported graph", "--settings", "off", "--runs", runsText, "--warmup", warmupText, "--threads", threadsText], lines, notes);
+        }
+
+        if (Directory.Exists(fourBit))
+        {
+            await MeasureAsync("ours", ["--model", fourBit, "--label", "4-bit", "--settings", "off", "--runs", runsText, "--warmup", warmupText, "--threads", threadsText], lines, notes);
+        }
 
         Directory.CreateDirectory(output);
         var rows = lines.Select(l => new Row(l)).ToList();
@@ -79,6 +103,27 @@ internal static class FullRun
         Console.WriteLine(markdown);
         Console.Error.WriteLine($"wrote {output}/benchmarks-fullsize.md, .json and .png");
         return rows.Count > 0 ? 0 : 1;
+    }
+
+    /// <summary>Makes a derived model folder with a models/ script when it is absent; false when the script failed.</summary>
+    private static async Task<bool> DeriveAsync(string target, string[] script, string what, List<string> notes)
+    {
+        if (Directory.Exists(target))
+        {
+            return true;
+        }
+
+        Console.Error.WriteLine($"{target} is absent: making the {what} with /usr/bin/python3 {string.Join(' ', script.Select(a => Path.IsPathRooted(a) ? Path.GetRelativePath(Repo.Root, a) : a))}");
+        long start = Stopwatch.GetTimestamp();
+        int code = await ChildAsync("/usr/bin/python3", script, null);
+        if (code != 0)
+        {
+            Console.Error.WriteLine($"{script[0]} failed (exit {code})");
+            return false;
+        }
+
+        notes.Add(string.Create(CultureInfo.InvariantCulture, $"`{Path.GetRelativePath(Repo.Root, target)}` was absent: the {what} was made first ({Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s)."));
+        return true;
     }
 
     /// <summary>Runs <c>measure <paramref name="system"/></c> as a child process of this same program and collects its JSON lines.</summary>
@@ -148,7 +193,7 @@ internal static class FullRun
         Line($"## The pipeline at full size: ours, a plain ONNX Runtime loop and PyTorch eager");
         Line($"");
         string shapes = File.Exists(Path.Combine(folder, ModelConfig.FileName)) ? ModelConfig.Load(folder).Describe() : "?";
-        Line($"`{model}` ({shapes}), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
+        Line($"`{model}` ({shapes}; \"ours\" runs its decoder as rebuilt by `models/fuse.py` when the folder has a `-fused` sibling, \"ours (exported graph)\" the exported decoder, \"ours (4-bit)\" the fused folder after `models/quantize.py --block-size 128`), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
         Line($"");
         JsonObject machine = Machine();
         Line($"- Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["memory_gib"]} GiB memory, {RuntimeInformation.OSDescription}.");
@@ -201,6 +246,17 @@ internal static class FullRun
                 double extraPrefill = on.Median("prefill_ms") - off.Median("prefill_ms");
                 int extra = on.Positions - off.Positions;
                 Line($"- AttAnchor {on.Setting}: planning {Ms(planning)} ms (off: {Ms(off.Median("anchor_ms"))} ms), **{Stats.Median(shares) * 100:F2} %** of the end-to-end time; the {extra} extra prefill position{(extra == 1 ? string.Empty : "s")} ({off.Positions} → {on.Positions}) cost {Ms(extraPrefill)} ms of prefill (median prefill with it − without it; {(extra > 0 ? $"{extraPrefill / extra:F2} ms a position" : "no extra positions")}); total {Ms(on.Median("total_ms") - off.Median("total_ms"))} ms over off.");
+            }
+
+            foreach (Row variant in rows.Where(r => r.System.StartsWith("ours (", StringComparison.Ordinal)))
+            {
+                Line($"- {variant.Name}: decode {Ms(variant.Median("decode_ms_per_token"))} ms/token, prefill {Ms(variant.Median("prefill_ms"))} ms, total {Ms(variant.Median("total_ms"))} ms (ours off: {Ms(off.Median("decode_ms_per_token"))}, {Ms(off.Median("prefill_ms"))}, {Ms(off.Median("total_ms"))}).");
+            }
+
+            foreach (Row row in rows.Where(r => r.DecoderBytes > 0 && (r.IsOursOff || r.System.StartsWith("ours (", StringComparison.Ordinal))))
+            {
+                double gbPerSecond = row.DecoderBytes / (row.Median("decode_ms_per_token") / 1000) / 1e9;
+                Line($"- {row.Name}: the decoder's weights are {row.DecoderBytes / 1e9:F2} GB on disk, read once a step: {gbPerSecond:F1} GB/s effective at the median decode step.");
             }
 
             Line($"- Greedy tokens: {Agreement(off, plain, torch)}");

@@ -19,6 +19,13 @@ internal static class OursMeasure
         int runs = args.Int("--runs", 5, 1);
         int warmup = args.Int("--warmup", 1, 0);
         int threads = args.Int("--threads", 2, 0);
+        string? label = args.Value("--label");          // a variant of the model (e.g. "4-bit"): its rows are "ours (label)"
+        bool offOnly = args.Value("--settings") switch
+        {
+            null or "all" => false,
+            "off" => true,
+            string other => throw new ArgumentException($"--settings {other}: expected all or off"),
+        };
 
         using var model = VisionLanguageModel.Open(folder, new ModelOptions { Device = DevicePreference.Cpu, IntraOpThreads = threads });
         ModelImage image = model.LoadImage(Repo.ImagePath);
@@ -33,12 +40,14 @@ internal static class OursMeasure
         Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"ours: {similarities.Length} candidate text tokens; τ = {tenPercent:0.0000} is the similarity at rank {rank} (10 %)"));
 
-        (string Name, AttAnchorOptions Anchoring)[] settings =
-        [
-            ("off", AttAnchorOptions.Off),
-            ("τ=0.12", new AttAnchorOptions { Threshold = 0.12f }),
-            (string.Create(CultureInfo.InvariantCulture, $"τ={tenPercent:0.0000} (10 %)"), new AttAnchorOptions { Threshold = tenPercent }),
-        ];
+        (string Name, AttAnchorOptions Anchoring)[] settings = offOnly
+            ? [("off", AttAnchorOptions.Off)]
+            :
+            [
+                ("off", AttAnchorOptions.Off),
+                ("τ=0.12", new AttAnchorOptions { Threshold = 0.12f }),
+                (string.Create(CultureInfo.InvariantCulture, $"τ={tenPercent:0.0000} (10 %)"), new AttAnchorOptions { Threshold = tenPercent }),
+            ];
         var results = settings.Select(_ => new List<VqaResult>()).ToArray();
         for (int i = 0; i < warmup + runs; i++)
         {
@@ -59,7 +68,7 @@ internal static class OursMeasure
             VqaResult first = results[s][0];
             var line = new JsonObject
             {
-                ["system"] = "ours",
+                ["system"] = label is null ? "ours" : $"ours ({label})",
                 ["setting"] = settings[s].Name,
                 ["model"] = folder,
                 ["threads"] = threads,
@@ -70,6 +79,7 @@ internal static class OursMeasure
                 ["threshold"] = settings[s].Anchoring.IsIdentity ? null : settings[s].Anchoring.Threshold,
                 ["new_tokens"] = first.TokenIds.Count,
                 ["peak_working_set_bytes"] = peak,
+                ["decoder_bytes"] = DecoderBytes(folder),
                 ["versions"] = Versions(),
                 ["runs"] = new JsonArray([.. results[s].Select(Run)]),
             };
@@ -85,6 +95,10 @@ internal static class OursMeasure
         ["onnxruntime"] = OrtEnv.Instance().GetVersionString(),
         ["dotnet"] = RuntimeInformation.FrameworkDescription,
     };
+
+    /// <summary>The decoder graph and its external data on disk: what a decode step reads at least once.</summary>
+    public static long DecoderBytes(string folder) =>
+        new[] { "decoder_model_merged.onnx", "decoder_model_merged.onnx.data" }.Select(f => Path.Combine(folder, f)).Where(File.Exists).Sum(f => new FileInfo(f).Length);
 
     private static GenerationOptions Options(AttAnchorOptions anchoring) =>
         new() { MaxNewTokens = Repo.NewTokens, Temperature = 0f, Anchoring = anchoring };

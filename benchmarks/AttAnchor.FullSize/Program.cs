@@ -25,7 +25,7 @@ static int Usage()
     Console.Error.WriteLine("""
         usage:
           AttAnchor.FullSize run [--model DIR] [--runs N (5)] [--out DIR (docs)] [--skip-pytorch] [--warmup N (1)] [--threads N (2)]
-          AttAnchor.FullSize measure ours --model DIR --runs N [--warmup 1] [--threads 2]
+          AttAnchor.FullSize measure ours --model DIR --runs N [--warmup 1] [--threads 2] [--label NAME] [--settings all|off]
           AttAnchor.FullSize measure plain-ort --model DIR --runs N [--warmup 1]
           AttAnchor.FullSize measure pytorch --model DIR --runs N
         """);

@@ -37,6 +37,9 @@ internal sealed class Row(JsonObject json)
 
     public long? PeakWorkingSet => Json["peak_working_set_bytes"] is JsonValue v && v.TryGetValue(out long bytes) ? bytes : null;
 
+    /// <summary>The decoder graph's bytes on disk (ours only; 0 when not reported).</summary>
+    public long DecoderBytes => Json["decoder_bytes"] is JsonValue v && v.TryGetValue(out long b) ? b : 0;
+
     public JsonArray Runs => Json["runs"] as JsonArray ?? [];
 
     /// <summary>The token ids of each run.</summary>
