@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -13,6 +14,10 @@ namespace AttAnchor.OnnxRuntime;
 /// allocates only the <c>present.*</c> tensors, which become the next step's <c>past_key_values.*</c>.</para>
 /// <para>Under CUDA the step runs through an <see cref="OrtIoBinding"/> with the <c>present.*</c> outputs
 /// bound to device memory, so the cache stays on the GPU between steps; only the logits come back.</para>
+/// <para>An <see cref="ImageSession"/> prefills in two chunks: a state made without a device cache (so its
+/// presents are host tensors even under CUDA) prefills the shared prefix and hands its cache over with
+/// <see cref="TakeCache"/>; each answer's state starts from the first r positions of that cache
+/// (<see cref="ResumeFrom"/>, a copy) and <see cref="Prefill"/> continues at position r.</para>
 /// </remarks>
 internal sealed class DecoderState : IDisposable
 {
@@ -20,6 +25,7 @@ internal sealed class DecoderState : IDisposable
     private readonly OnnxGraph _decoder;
     private readonly OrtMemoryInfo? _deviceCache;   // CUDA memory for present.*; null on the CPU
     private readonly RunOptions _run;
+    private readonly bool _ownsRun;                  // false when the caller lent its RunOptions (its cancellation reaches this state)
     private readonly int _width;                     // D
     private readonly int _vocabulary;                // V
 
@@ -45,10 +51,16 @@ internal sealed class DecoderState : IDisposable
     private readonly string[] _presentNames;         // present.*
     private readonly OrtValue[] _stepOutputs;        // logits (preallocated) + present.* (filled per step)
     private readonly OrtValue[] _past;               // 2 × layers × [1, Hkv, P, hd]
+    private readonly long[] _emptyPast;              //             [1, Hkv, 0, hd]: the cache before the first run
     private readonly OrtIoBinding? _binding;
     private bool _disposed;
 
-    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo? deviceCache, int capacity)
+    /// <param name="graphs">The model's graphs.</param>
+    /// <param name="config">The model's settings.</param>
+    /// <param name="deviceCache">CUDA memory for the cache; null keeps it on the host (the CPU, or a shared prefix under CUDA).</param>
+    /// <param name="capacity">The most positions the cache will hold (the attention mask's length).</param>
+    /// <param name="run">Run options to use instead of this state's own, so that their owner's cancellation reaches it; not disposed here.</param>
+    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo? deviceCache, int capacity, RunOptions? run = null)
     {
         _graphs = graphs;
         _decoder = graphs.Decoder;
@@ -56,7 +68,8 @@ internal sealed class DecoderState : IDisposable
         _width = config.HiddenSize;
         _vocabulary = config.VocabSize;
         Logits = new float[_vocabulary];
-        _run = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        _ownsRun = run is null;
+        _run = run ?? new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
         _ones = GC.AllocateArray<long>(capacity, pinned: true);
         Array.Fill(_ones, 1L);
 
@@ -104,11 +117,8 @@ internal sealed class DecoderState : IDisposable
         _outputNames = [ModelGraphs.Logits, .. _presentNames];
         _stepOutputs = new OrtValue[_outputNames.Length];
         _past = new OrtValue[graphs.PastNames.Length];
-        long[] empty = [1, config.NumKeyValueHeads, 0, config.HeadDim];
-        for (int i = 0; i < _past.Length; i++)
-        {
-            _past[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, graphs.CacheType, empty);
-        }
+        _emptyPast = [1, config.NumKeyValueHeads, 0, config.HeadDim];
+        FillEmptyPast(_past);
 
         if (deviceCache is not null)
         {
@@ -126,18 +136,61 @@ internal sealed class DecoderState : IDisposable
     /// <summary>Setting <see cref="RunOptions.Terminate"/> cancels a run in flight.</summary>
     public RunOptions RunOptions => _run;
 
-    /// <summary>The prefill: the whole prompt sequence (rows [L × D] as floats) at positions 0 … L − 1.</summary>
-    public void Prefill(float[] rows, int length)
+    /// <summary>
+    /// The prefill: <paramref name="count"/> rows (floats [S × D]) at positions <see cref="Length"/> … <see cref="Length"/> + S − 1,
+    /// attending to the <see cref="Length"/> cached positions before them. From scratch that is the whole prompt sequence at 0 … L − 1;
+    /// after <see cref="ResumeFrom"/> it is the rest of the sequence after the reused prefix.
+    /// </summary>
+    public void Prefill(ReadOnlySpan<float> rows, int count)
     {
-        using OrtValue embeds = OrtTensors.FromFloats(rows.AsSpan(0, length * _width), [1, length, _width], _graphs.DecoderEmbedsType); // [1, L, D]
-        long[] positions = new long[length];                                                                                           // [1, L]
-        for (int i = 0; i < length; i++)
+        using OrtValue embeds = OrtTensors.FromFloats(rows[..(count * _width)], [1, count, _width], _graphs.DecoderEmbedsType); // [1, S, D]
+        long[] positions = new long[count];                                                                                    // [1, S]
+        for (int i = 0; i < count; i++)
         {
-            positions[i] = i;
+            positions[i] = Length + i;
         }
 
-        using OrtValue positionValue = OrtValue.CreateTensorValueFromMemory(positions, [1, length]);
-        Run(embeds, positionValue, length, stepLogits: false);
+        using OrtValue positionValue = OrtValue.CreateTensorValueFromMemory(positions, [1, count]);
+        Run(embeds, positionValue, count, stepLogits: false);
+    }
+
+    /// <summary>
+    /// Hands over the cache, 2 × layers tensors [1, Hkv, <see cref="Length"/>, hd] (host tensors when this state was made
+    /// without a device cache), to the caller, who disposes them; this state is left empty, at length 0.
+    /// </summary>
+    public OrtValue[] TakeCache()
+    {
+        OrtValue[] cache = [.. _past];
+        FillEmptyPast(_past);
+        Length = 0;
+        return cache;
+    }
+
+    /// <summary>
+    /// Starts this (new, empty) state from the first <paramref name="length"/> positions of a host cache that
+    /// <see cref="TakeCache"/> gave out, [1, Hkv, C, hd] each with C ≥ <paramref name="length"/>: each tensor's slice is
+    /// copied into a new one of this state, so the shared cache is only read, never changed or fed to the decoder.
+    /// </summary>
+    public void ResumeFrom(IReadOnlyList<OrtValue> cache, int length)
+    {
+        if (Length != 0)
+        {
+            throw new InvalidOperationException("A decoder state can only resume from a cache before its first run.");
+        }
+
+        if (cache.Count != _past.Length || length < 0 || length > _ones.Length)
+        {
+            throw new ArgumentException($"Cannot resume from {cache.Count} cache tensors at length {length}: the decoder has {_past.Length} and room for {_ones.Length} positions.", nameof(cache));
+        }
+
+        for (int i = 0; i < _past.Length; i++)
+        {
+            OrtValue slice = Slice(cache[i], length, _graphs.CacheType);
+            _past[i].Dispose();
+            _past[i] = slice;
+        }
+
+        Length = length;
     }
 
     /// <summary>One decode step: embeds <paramref name="token"/> with <c>embed_tokens</c> and runs the decoder on it at the next position.</summary>
@@ -282,6 +335,44 @@ internal sealed class DecoderState : IDisposable
         }
     }
 
+    /// <summary>
+    /// A new host tensor [1, Hkv, <paramref name="length"/>, hd] holding the first <paramref name="length"/> positions of
+    /// <paramref name="source"/> [1, Hkv, C, hd]: per head, the leading length × hd elements of its C × hd block.
+    /// </summary>
+    private static OrtValue Slice(OrtValue source, int length, TensorElementType type)
+    {
+        long[] shape = source.GetTensorTypeAndShape().Shape;                                  // [1, Hkv, C, hd]
+        if (shape.Length != 4 || shape[0] != 1 || shape[2] < length)
+        {
+            throw new ArgumentException($"A cache tensor of shape {OrtTensors.Format(shape)} has no {length} positions to resume from.", nameof(source));
+        }
+
+        int heads = checked((int)shape[1]);
+        int headDim = checked((int)shape[3]);
+        int element = type == TensorElementType.Float16 ? sizeof(ushort) : sizeof(float);
+        int keep = checked(length * headDim * element);                                      // bytes of one head's kept rows
+        int block = checked((int)shape[2] * headDim * element);                              // bytes of one head's C rows
+        OrtValue slice = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, type, [1, heads, length, headDim]);
+        ReadOnlySpan<byte> from = type == TensorElementType.Float16
+            ? MemoryMarshal.AsBytes(source.GetTensorDataAsSpan<Float16>())
+            : MemoryMarshal.AsBytes(source.GetTensorDataAsSpan<float>());
+        Span<byte> to = slice.GetTensorMutableRawData();
+        for (int h = 0; h < heads; h++)
+        {
+            from.Slice(h * block, keep).CopyTo(to.Slice(h * keep, keep));
+        }
+
+        return slice;
+    }
+
+    private void FillEmptyPast(OrtValue[] past)
+    {
+        for (int i = 0; i < past.Length; i++)
+        {
+            past[i] = OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, _graphs.CacheType, _emptyPast);
+        }
+    }
+
     /// <summary>An attention mask of <paramref name="total"/> ones over the pinned buffer: one small object, no copy.</summary>
     private unsafe OrtValue Mask(int total)
     {
@@ -317,6 +408,9 @@ internal sealed class DecoderState : IDisposable
         _stepLogitsValue?.Dispose();
         _binding?.Dispose();
         _embedBinding.Dispose();
-        _run.Dispose();
+        if (_ownsRun)
+        {
+            _run.Dispose();
+        }
     }
 }
