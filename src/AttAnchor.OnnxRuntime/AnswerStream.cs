@@ -13,21 +13,24 @@ namespace AttAnchor.OnnxRuntime;
 /// <remarks>
 /// The work runs on the thread pool, one await per stage and per decode step. Cancelling the
 /// enumeration's token stops the answer within one decode step (a run in flight is terminated) with an
-/// <see cref="OperationCanceledException"/>.
+/// <see cref="OperationCanceledException"/>. Streams from <see cref="VisionLanguageModel.Answer"/> start from
+/// scratch; streams from <see cref="ImageSession.Answer"/> reuse the session's image encoding and shared KV cache.
 /// </remarks>
 public sealed class AnswerStream : IAsyncEnumerable<string>
 {
     private readonly VisionLanguageModel _model;
     private readonly ModelImage _image;
+    private readonly ImageSession? _session;
     private readonly Prompt _prompt;
     private readonly GenerationOptions _options;
     private int _started;
     private VqaResult? _result;
 
-    internal AnswerStream(VisionLanguageModel model, ModelImage image, Prompt prompt, GenerationOptions options)
+    internal AnswerStream(VisionLanguageModel model, ModelImage image, ImageSession? session, Prompt prompt, GenerationOptions options)
     {
         _model = model;
         _image = image;
+        _session = session;
         _prompt = prompt;
         _options = options;
     }
@@ -50,13 +53,16 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
     private async IAsyncEnumerable<string> Generate([EnumeratorCancellation] CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var run = new Run(_model, _image, _prompt, _options);
+        Enter(); // the model (and session) stay alive until this answer ends; a session answers one question at a time
+        Run? run = null;
         try
         {
+            run = new Run(_model, _image, _session, _prompt, _options);
             using CancellationTokenRegistration registration = cancellationToken.Register(static state => ((Run)state!).Cancel(), run);
             await Task.Run(run.Prepare, cancellationToken).ConfigureAwait(false);
             while (true)
             {
+                ThrowIfDisposed();
                 string piece = run.Emit();
                 if (piece.Length > 0)
                 {
@@ -70,6 +76,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
 
                 cancellationToken.ThrowIfCancellationRequested();
                 await run.ToThreadPool; // off the consumer's thread, without a Task per step
+                ThrowIfDisposed();
                 run.Step();
             }
 
@@ -78,8 +85,37 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
         }
         finally
         {
-            run.Dispose();
+            run?.Dispose();
+            Exit();
         }
+    }
+
+    /// <summary>Takes the model's and the session's references for this answer.</summary>
+    private void Enter()
+    {
+        _model.Enter();
+        try
+        {
+            _session?.Enter();
+        }
+        catch
+        {
+            _model.Exit();
+            throw;
+        }
+    }
+
+    private void Exit()
+    {
+        _session?.Exit();
+        _model.Exit();
+    }
+
+    /// <summary>Ends the answer when its model or session was disposed while it ran.</summary>
+    private void ThrowIfDisposed()
+    {
+        _model.ThrowIfDisposedWhileAnswering();
+        _session?.ThrowIfDisposedWhileAnswering();
     }
 
     /// <summary>The state of one answer: the stages before the first token, then one decode step at a time.</summary>
@@ -87,6 +123,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
     {
         private readonly VisionLanguageModel _model;
         private readonly ModelImage _image;
+        private readonly ImageSession? _session;
         private readonly Prompt _prompt;
         private readonly GenerationOptions _options;
         private readonly AttAnchorOptions _anchoring;
@@ -104,15 +141,18 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
         private int _token = -1;               // the token chosen from the latest logits, not yet emitted
         private StopReason? _stop;
         private TimeSpan _preprocess, _vision, _projector, _embed, _anchor, _prefill, _decode;
+        private TimeSpan _sharedPrefill;       // the part of _prefill that built the session's shared prefix cache
         private int _decodeSteps;
         private int _sequenceLength, _baselineLength;
+        private int _reused;                   // positions resumed from the session's shared prefix cache
         private IReadOnlyList<AnchorInfo> _anchors = [];
         private float[]? _firstLogits;
 
-        public Run(VisionLanguageModel model, ModelImage image, Prompt prompt, GenerationOptions options)
+        public Run(VisionLanguageModel model, ModelImage image, ImageSession? session, Prompt prompt, GenerationOptions options)
         {
             _model = model;
             _image = image;
+            _session = session;
             _prompt = prompt;
             _options = options;
             _anchoring = options.Anchoring ?? model.Config.Anchoring;
@@ -141,11 +181,19 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             ModelConfig config = _model.Config;
             int d = config.HiddenSize;
 
-            long t = Stopwatch.GetTimestamp();
-            float[] pixels = _model.PixelValues(_image);
-            _preprocess = Stopwatch.GetElapsedTime(t);
-
-            float[] image = _model.ImageEmbeddings(pixels, _run, out _vision, out _projector);           // [M × D]
+            long t;
+            ReadOnlySpan<float> image;                                                                    // [M × D]
+            if (_session is null)
+            {
+                t = Stopwatch.GetTimestamp();
+                float[] pixels = _model.PixelValues(_image);
+                _preprocess = Stopwatch.GetElapsedTime(t);
+                image = _model.ImageEmbeddings(pixels, _run, out _vision, out _projector);
+            }
+            else
+            {
+                image = _session.Embeddings; // encoded once when the session opened: preprocess, vision and projector stay zero here
+            }
 
             t = Stopwatch.GetTimestamp();
             int[] ids = [.. _prompt.PrefixIds, .. _prompt.TextIds];
@@ -174,7 +222,15 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
                 _decoder.RunOptions.Terminate = true;
             }
 
-            _decoder.Prefill(rows, _sequenceLength);
+            if (_session is not null)
+            {
+                // Resume from the shared prefix's cache (computed now if no answer has yet), then prefill the rest.
+                _reused = _session.ReusableLength(_prompt, plan);
+                _sharedPrefill = _session.ResumeShared(_decoder, _reused, _run);
+                Log.PrefixReused(_model.Logger, _reused, _sequenceLength);
+            }
+
+            _decoder.Prefill(rows.AsSpan(_reused * d), _sequenceLength - _reused);
             _sampler = new TokenSampler(_options.Temperature, _options.TopK, _options.TopP, _options.RepetitionPenalty, _options.Seed, config.VocabSize);
             _detokenizer = new StreamingDetokenizer(_model.Prompts.Detokenizer);
             ids.CopyTo(_history, 0);
@@ -235,8 +291,10 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             BaselineSequenceLength = _baselineLength,
             Anchoring = _anchoring,
             Anchors = _anchors,
-            Timings = new StageTimings(_preprocess, _vision, _projector, _embed, _anchor, _prefill, _decode, _decodeSteps, Stopwatch.GetElapsedTime(_start)),
+            Timings = new StageTimings(_preprocess, _vision, _projector, _embed, _anchor, _prefill, _decode, _decodeSteps, Stopwatch.GetElapsedTime(_start)) { SharedPrefill = _sharedPrefill },
             Device = _model.Device,
+            FromImageSession = _session is not null,
+            ReusedPrefixLength = _reused,
             FirstLogits = _firstLogits,
         };
 

@@ -95,10 +95,13 @@ internal sealed class PromptBuilder
         return builder;
     }
 
+    /// <summary>The template before <c>&lt;image&gt;</c>, encoded with BOS first: every prompt's <see cref="Prompt.PrefixIds"/>.</summary>
+    public int[] PrefixIds => [_bos, .. Encode(_before)];
+
     /// <summary>Encodes a question into the prompt's two parts; the question is not validated here.</summary>
     public Prompt Build(string question)
     {
-        int[] prefix = [_bos, .. Encode(_before)];
+        int[] prefix = PrefixIds;
         int[] text = Encode(_afterHead + question + _afterTail);
         int start = Encode(_afterHead).Length;
         int end = Encode(_afterHead + question).Length;

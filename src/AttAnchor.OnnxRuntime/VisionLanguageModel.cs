@@ -18,6 +18,10 @@ namespace AttAnchor.OnnxRuntime;
 /// <para>An answer runs: image → resize, crop, normalise → vision encoder → projector → the prompt's token
 /// embeddings → AttAnchor plan and regrouped sequence → prefill → decode with the KV cache. The model is
 /// safe to use from several threads at once; each answer has its own KV cache.</para>
+/// <para>For several questions about one image, <see cref="OpenImage"/> encodes the image once and reuses the
+/// decoder's KV cache of the prompt's shared prefix (see <see cref="ImageSession"/>).</para>
+/// <para>Disposing the model while answers are running ends each of them at its next stage or decode step with an
+/// <see cref="ObjectDisposedException"/>; the sessions are released when the last of them has stopped.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -37,7 +41,8 @@ public sealed class VisionLanguageModel : IDisposable
     private readonly double[] _meanValues;     // image_mean as written (the pad colour is computed from it as Python does)
     private readonly float[] _mean;
     private readonly float[] _std;
-    private int _disposed;
+    private readonly UseCount _uses = new();   // the owner's reference and one per answer or image encoding in flight
+    private long _imageEncodings;
 
     private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptBuilder prompts, DeviceInfo device, ILogger logger)
     {
@@ -76,6 +81,12 @@ public sealed class VisionLanguageModel : IDisposable
     internal ILogger Logger { get; }
 
     internal ModelGraphs Graphs => _graphs;
+
+    /// <summary>Whether <see cref="Dispose"/> was called.</summary>
+    internal bool IsDisposed => _uses.IsDisposed;
+
+    /// <summary>Tests: how many times the vision encoder (and projector) has run on this model.</summary>
+    internal long ImageEncodings => Interlocked.Read(ref _imageEncodings);
 
     /// <summary>Opens a model folder (see the model-folder spec) on the device <paramref name="options"/> asks for.</summary>
     /// <param name="folder">The folder with <c>attanchor.json</c>, the graphs and <c>tokenizer.model</c>.</param>
@@ -118,24 +129,11 @@ public sealed class VisionLanguageModel : IDisposable
     /// <exception cref="ArgumentException">The question is empty or holds <c>&lt;image&gt;</c>, or the prompt does not fit the context.</exception>
     public AnswerStream Answer(ModelImage image, string question, GenerationOptions? options = null)
     {
-        ObjectDisposedException.ThrowIf(_disposed != 0, this);
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentNullException.ThrowIfNull(image);
-        ArgumentNullException.ThrowIfNull(question);
         options ??= GenerationOptions.Default;
-        if (string.IsNullOrWhiteSpace(question))
-        {
-            throw new ArgumentException("The question is empty; ask something about the image.", nameof(question));
-        }
-
-        if (question.Contains(ModelConfig.ImagePlaceholder, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The question contains {ModelConfig.ImagePlaceholder}, the template's image placeholder; the image goes in once, where the template puts it. Remove it from the question.", nameof(question));
-        }
-
-        Prompt prompt = Prompts.Build(question);
-        int baseline = prompt.TokenCount + Config.NumImageTokens;
-        CheckContext(baseline, 0, options.MaxNewTokens, prompt);
-        return new AnswerStream(this, image, prompt, options);
+        Prompt prompt = BuildPrompt(question, options);
+        return new AnswerStream(this, image, session: null, prompt, options);
     }
 
     /// <summary>Answers a question about an image and returns the whole result.</summary>
@@ -155,6 +153,43 @@ public sealed class VisionLanguageModel : IDisposable
     }
 
     /// <summary>
+    /// Opens an image for several questions: resizes and normalises it and runs the vision encoder and the projector
+    /// now, once, and keeps the image embeddings; the session's answers also share the decoder's KV cache of the
+    /// prompt's prefix and the image block. See <see cref="ImageSession"/>.
+    /// </summary>
+    /// <param name="image">The image.</param>
+    /// <returns>The session; dispose it to release the cached KV tensors.</returns>
+    /// <exception cref="ObjectDisposedException">The model is disposed.</exception>
+    /// <example>
+    /// <code>
+    /// using var model = VisionLanguageModel.Open("models/shapes/attanchor");
+    /// using ImageSession session = model.OpenImage(model.LoadImage("models/shapes/example.png")); // vision encoder and projector run here
+    /// VqaResult result = await session.AnswerAsync("What color is the circle?", new GenerationOptions { Anchoring = AttAnchorOptions.Off });
+    /// Console.WriteLine($"{result.Text} (reused {result.ReusedPrefixLength} of {result.SequenceLength} positions)");
+    /// // Red. (reused 53 of 62 positions)
+    /// </code>
+    /// </example>
+    public ImageSession OpenImage(ModelImage image)
+    {
+        ObjectDisposedException.ThrowIf(IsDisposed, this);
+        ArgumentNullException.ThrowIfNull(image);
+        Enter();
+        try
+        {
+            using var run = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+            long start = Stopwatch.GetTimestamp();
+            float[] pixels = PixelValues(image);
+            TimeSpan preprocess = Stopwatch.GetElapsedTime(start);
+            float[] embeddings = ImageEmbeddings(pixels, run, out TimeSpan vision, out TimeSpan projector);
+            return new ImageSession(this, image, embeddings, Prompts.PrefixIds, preprocess, vision, projector);
+        }
+        finally
+        {
+            Exit();
+        }
+    }
+
+    /// <summary>
     /// This model as a Microsoft.Extensions.AI <see cref="Microsoft.Extensions.AI.IChatClient"/>: one user message with
     /// a question and an image (<c>DataContent</c>) in, the answer out. Disposing the client leaves the model open.
     /// </summary>
@@ -165,11 +200,58 @@ public sealed class VisionLanguageModel : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
+        if (_uses.Dispose())
         {
-            _graphs.Dispose();
-            _cudaMemory?.Dispose();
+            Release();
         }
+    }
+
+    /// <summary>Takes a reference for an answer or an image encoding in flight, so the sessions outlive it.</summary>
+    /// <exception cref="ObjectDisposedException">The model is disposed.</exception>
+    internal void Enter()
+    {
+        if (!_uses.TryEnter())
+        {
+            throw new ObjectDisposedException(nameof(VisionLanguageModel), "The model is disposed; open it again to answer.");
+        }
+    }
+
+    /// <summary>Drops a reference <see cref="Enter"/> took; the last one out after <see cref="Dispose"/> releases the sessions.</summary>
+    internal void Exit()
+    {
+        if (_uses.Exit())
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Throws when the model was disposed while an answer was running (called between stages and decode steps).</summary>
+    internal void ThrowIfDisposedWhileAnswering()
+    {
+        if (IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(VisionLanguageModel), "The model was disposed while this answer was being generated.");
+        }
+    }
+
+    /// <summary>Checks a question and the options against the template and the context; the prompt, split at <c>&lt;image&gt;</c>.</summary>
+    internal Prompt BuildPrompt(string question, GenerationOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(question);
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            throw new ArgumentException("The question is empty; ask something about the image.", nameof(question));
+        }
+
+        if (question.Contains(ModelConfig.ImagePlaceholder, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"The question contains {ModelConfig.ImagePlaceholder}, the template's image placeholder; the image goes in once, where the template puts it. Remove it from the question.", nameof(question));
+        }
+
+        Prompt prompt = Prompts.Build(question);
+        int baseline = prompt.TokenCount + Config.NumImageTokens;
+        CheckContext(baseline, 0, options.MaxNewTokens, prompt);
+        return prompt;
     }
 
     /// <summary>The RGB crop [S × S × 3] the vision encoder sees, before normalisation: resized, cropped or padded as <c>attanchor.json</c> says.</summary>
@@ -188,6 +270,7 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>The image rows [M × D]: vision encoder, then the projector when there is one.</summary>
     internal float[] ImageEmbeddings(float[] pixels, RunOptions run, out TimeSpan vision, out TimeSpan projector)
     {
+        Interlocked.Increment(ref _imageEncodings);
         int size = Config.ImageSize;
         long start = Stopwatch.GetTimestamp();
         using OrtValue input = OrtTensors.FromFloats(pixels, [1, 3, size, size], _graphs.PixelType);
@@ -242,6 +325,9 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>A new decoder state with room for <paramref name="capacity"/> positions.</summary>
     internal DecoderState CreateDecoderState(int capacity) => new(_graphs, Config, _cudaMemory, capacity);
 
+    /// <summary>A decoder state whose cache stays in host memory (under CUDA too), run with <paramref name="run"/>: for an image session's shared prefix.</summary>
+    internal DecoderState CreateHostDecoderState(int capacity, RunOptions run) => new(_graphs, Config, deviceCache: null, capacity, run);
+
     /// <summary>Throws when the prompt sequence plus the answer would pass the context limit.</summary>
     internal void CheckContext(int sequenceLength, int copies, int maxNewTokens, Prompt prompt)
     {
@@ -258,6 +344,12 @@ public sealed class VisionLanguageModel : IDisposable
                 $"The question does not fit the model's context: the prompt sequence takes {sequenceLength} positions ({parts}) of {context}. Ask a shorter question."), "question")
             : new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                 $"The prompt sequence takes {sequenceLength} positions ({parts}) of the model's {context}, so at most {context - sequenceLength} new tokens fit, not {maxNewTokens}. Lower the maximum new tokens (--max-new-tokens) to {context - sequenceLength} or ask a shorter question."), "options");
+    }
+
+    private void Release()
+    {
+        _graphs.Dispose();
+        _cudaMemory?.Dispose();
     }
 
     private IDisposableReadOnlyCollection<OrtValue> RunGraph(OnnxGraph graph, RunOptions run, string inputName, OrtValue input, string outputName)

@@ -41,12 +41,19 @@ public sealed record AnchorInfo(
     float Similarity);
 
 /// <summary>Where the time of one answer went. Stages run one after the other; <see cref="Total"/> is the whole answer.</summary>
+/// <remarks>
+/// An answer from an <see cref="ImageSession"/> (<see cref="VqaResult.FromImageSession"/>) reports zero
+/// <see cref="Preprocess"/>, <see cref="Vision"/> and <see cref="Projector"/>: the image was encoded once, when the
+/// session opened, and the session's own properties hold those times. Its <see cref="Prefill"/> covers the positions
+/// after the reused prefix, the copy of the reused cache, and, on the session's first answer, the shared prefix's
+/// prefill (<see cref="SharedPrefill"/>).
+/// </remarks>
 /// <param name="Preprocess">Resize, crop and normalise the image.</param>
 /// <param name="Vision">The vision encoder.</param>
 /// <param name="Projector">The projector (zero without one).</param>
 /// <param name="Embed">Tokenize the prompt and embed its tokens.</param>
 /// <param name="Anchor">AttAnchor: similarities, plan and the regrouped sequence.</param>
-/// <param name="Prefill">The decoder on the whole prompt sequence, up to the first token.</param>
+/// <param name="Prefill">The decoder on the prompt sequence (from an image session: the part after the reused prefix), up to the first token.</param>
 /// <param name="Decode">The decode steps after the first token, each embedding one token and running the decoder once.</param>
 /// <param name="DecodeSteps">How many decode steps <see cref="Decode"/> covers.</param>
 /// <param name="Total">From the call to the last token.</param>
@@ -61,6 +68,12 @@ public sealed record StageTimings(
     int DecodeSteps,
     TimeSpan Total)
 {
+    /// <summary>
+    /// The part of <see cref="Prefill"/> that computed an <see cref="ImageSession"/>'s shared prefix cache (prefix tokens
+    /// and image block) for this and the session's later answers: nonzero only on a session's first answer.
+    /// </summary>
+    public TimeSpan SharedPrefill { get; init; }
+
     /// <summary>The mean time of one decode step; zero when there was none.</summary>
     public TimeSpan DecodePerToken => DecodeSteps > 0 ? Decode / DecodeSteps : TimeSpan.Zero;
 
@@ -102,6 +115,19 @@ public sealed record VqaResult
 
     /// <summary>The device the graphs ran on.</summary>
     public required DeviceInfo Device { get; init; }
+
+    /// <summary>
+    /// Whether the answer came from an <see cref="ImageSession"/>: the image was encoded when the session opened, so
+    /// <see cref="Timings"/> has zero preprocess, vision and projector time.
+    /// </summary>
+    public bool FromImageSession { get; init; }
+
+    /// <summary>
+    /// How many leading positions of the prefill sequence had their KV cache copied from the <see cref="ImageSession"/>'s
+    /// shared prefix instead of computed for this answer; the decoder prefilled the other
+    /// <see cref="SequenceLength"/> − <see cref="ReusedPrefixLength"/>. Zero for <see cref="VisionLanguageModel.Answer"/>.
+    /// </summary>
+    public int ReusedPrefixLength { get; init; }
 
     /// <summary>Tests: the logits at the last prompt position, when <see cref="GenerationOptions.CaptureFirstLogits"/> asked for them.</summary>
     internal float[]? FirstLogits { get; init; }

@@ -41,6 +41,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 12, Level = LogLevel.Debug, Message = "Answered: {Tokens} tokens, stopped by {StopReason}; {Timings}")]
     public static partial void Answered(ILogger logger, int tokens, StopReason stopReason, StageTimings timings);
 
+    [LoggerMessage(EventId = 13, Level = LogLevel.Debug, Message = "Image session: prefilled the shared prefix ({Positions} positions) once, in {Milliseconds:F1} ms")]
+    public static partial void SharedPrefixBuilt(ILogger logger, int positions, double milliseconds);
+
+    [LoggerMessage(EventId = 14, Level = LogLevel.Debug, Message = "Image session: reusing {Reused} of {Length} positions from the shared prefix's KV cache")]
+    public static partial void PrefixReused(ILogger logger, int reused, int length);
+
     /// <summary>The AttAnchor settings as logs and reports write them: <c>text-into-image, τ = 0.12</c> or <c>off</c>.</summary>
     public static string Describe(AttAnchorOptions options) => options.IsIdentity
         ? (options.Enabled ? FormattableString.Invariant($"off (τ = {options.Threshold:G4})") : "off")

@@ -1,0 +1,241 @@
+using System.Diagnostics;
+using AttAnchor.OnnxRuntime.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AttAnchor.OnnxRuntime;
+
+/// <summary>
+/// One image opened for several questions (<see cref="VisionLanguageModel.OpenImage"/>): the image is preprocessed
+/// and encoded (vision encoder, projector) once, when the session opens, and the decoder's KV cache of the prompt's
+/// shared prefix is computed once and reused by every answer.
+/// </summary>
+/// <remarks>
+/// <para>The <b>shared prefix</b> is the plain LLaVA sequence's start, the same for every question: the template's
+/// tokens before <c>&lt;image&gt;</c> (BOS first) and the whole image block, <see cref="SharedPrefixLength"/> = P + M
+/// positions, without AttAnchor's copies. The first answer prefills it once (its time is that answer's
+/// <see cref="StageTimings.SharedPrefill"/>, part of its <see cref="StageTimings.Prefill"/>) and the session keeps its
+/// KV cache in host memory.</para>
+/// <para>Each answer builds its own regrouped sequence as <see cref="VisionLanguageModel.Answer"/> does and compares
+/// it with the shared prefix position by position (which prefix token, which image patch, or a copy): the common
+/// start, r = <see cref="VqaResult.ReusedPrefixLength"/> positions, is copied from the shared cache into the answer's
+/// own cache (the shared cache is only read), and the decoder prefills only positions r … L − 1. With anchoring off
+/// (or τ ≥ 1) and with image-into-text copies (which follow text tokens) r is the whole shared prefix; with
+/// text-into-image copies r ends at the first copy, right after the first anchored patch, so a copy early in the
+/// image block leaves little to reuse.</para>
+/// <para>The answers are the model's own answers up to floating-point summation order: the same anchors and
+/// sequence, and logits equal to those of <see cref="VisionLanguageModel.AnswerAsync"/> or a few float32 steps away
+/// (a prefill in two chunks may add the same terms in another order; measured at most 7e-6 on logits of about ±10),
+/// so the same tokens unless two candidates tie that closely. The same question gives the same logits, bit for bit,
+/// whatever the session answered before. An answer's <see cref="VqaResult.Timings"/> show zero
+/// preprocess, vision and projector time (<see cref="VqaResult.FromImageSession"/> is true); the session's
+/// <see cref="Preprocess"/>, <see cref="Vision"/> and <see cref="Projector"/> hold the times of the one encoding.</para>
+/// <para>A session answers one question at a time: enumerating a second answer while one is running throws an
+/// <see cref="InvalidOperationException"/> (open another session for parallel answers; the model itself answers
+/// concurrently). Disposing the session, or its model, while an answer runs ends that answer at its next stage or
+/// decode step with an <see cref="ObjectDisposedException"/>; the cache is released when it has stopped.</para>
+/// </remarks>
+/// <example>
+/// <code>
+/// using var model = VisionLanguageModel.Open("models/shapes/attanchor");
+/// using ImageSession session = model.OpenImage(model.LoadImage("models/shapes/example.png"));
+/// foreach (string question in new[] { "What color is the circle?", "Is there a red circle in the image?", "What shape is blue?" })
+/// {
+///     VqaResult result = await session.AnswerAsync(question);   // the model's AttAnchor: text-into-image, τ = 0.164
+///     Console.WriteLine($"{question} {result.Text} (reused {result.ReusedPrefixLength} of {result.SequenceLength} positions)");
+/// }
+/// // What color is the circle? Red. (reused 9 of 66 positions)
+/// // Is there a red circle in the image? Yes. (reused 9 of 68 positions)
+/// // What shape is blue? A triangle. (reused 52 of 62 positions)
+/// // (4 prefix tokens; the first copy follows patch 4 in the first two answers, patch 47 in the third)
+/// </code>
+/// </example>
+public sealed class ImageSession : IDisposable
+{
+    private readonly VisionLanguageModel _model;
+    private readonly float[] _embeddings;   // [M × D]: the projector's output, as every answer's image rows
+    private readonly int[] _prefixIds;      // [P]: the template's tokens before <image>, BOS first
+    private readonly UseCount _uses = new();
+    private int _busy;                      // 1 while an answer runs
+    private OrtValue[]? _prefixCache;       // 2 × layers × [1, Hkv, P + M, hd] host tensors: the shared prefix's KV cache, built on first need
+
+    internal ImageSession(VisionLanguageModel model, ModelImage image, float[] embeddings, int[] prefixIds, TimeSpan preprocess, TimeSpan vision, TimeSpan projector)
+    {
+        _model = model;
+        Image = image;
+        _embeddings = embeddings;
+        _prefixIds = prefixIds;
+        Preprocess = preprocess;
+        Vision = vision;
+        Projector = projector;
+        SharedPrefixLength = prefixIds.Length + model.Config.NumImageTokens;
+    }
+
+    /// <summary>The model the session answers with.</summary>
+    public VisionLanguageModel Model => _model;
+
+    /// <summary>The image.</summary>
+    public ModelImage Image { get; }
+
+    /// <summary>The shared prefix's length P + M: the template's tokens before <c>&lt;image&gt;</c> and the image block.</summary>
+    public int SharedPrefixLength { get; }
+
+    /// <summary>Whether the shared prefix's KV cache has been computed (by the session's first answer).</summary>
+    public bool IsPrefixCached => Volatile.Read(ref _prefixCache) is not null;
+
+    /// <summary>The image's resize, crop and normalisation, once, when the session opened.</summary>
+    public TimeSpan Preprocess { get; }
+
+    /// <summary>The vision encoder, once, when the session opened.</summary>
+    public TimeSpan Vision { get; }
+
+    /// <summary>The projector, once, when the session opened (zero without one).</summary>
+    public TimeSpan Projector { get; }
+
+    /// <summary>The image rows [M × D] every answer uses (the projector's output).</summary>
+    internal ReadOnlySpan<float> Embeddings => _embeddings;
+
+    /// <summary>
+    /// Starts answering a question about the session's image, as <see cref="VisionLanguageModel.Answer"/> does (the
+    /// same checks, streaming, cancellation, stop strings, sampling and AttAnchor options), reusing the image encoding
+    /// and the shared prefix's KV cache. The work runs as the returned stream is enumerated.
+    /// </summary>
+    /// <param name="question">The question: not empty, without <c>&lt;image&gt;</c>.</param>
+    /// <param name="options">Length, sampling, stop strings and AttAnchor settings; <see cref="GenerationOptions.Default"/> when null.</param>
+    /// <returns>The answer's text pieces, as they are generated; enumerating it while another answer of this session runs throws an <see cref="InvalidOperationException"/>.</returns>
+    /// <exception cref="ArgumentException">The question is empty or holds <c>&lt;image&gt;</c>, or the prompt does not fit the context.</exception>
+    /// <exception cref="ObjectDisposedException">The session or its model is disposed.</exception>
+    public AnswerStream Answer(string question, GenerationOptions? options = null)
+    {
+        ObjectDisposedException.ThrowIf(_uses.IsDisposed, this);
+        ObjectDisposedException.ThrowIf(_model.IsDisposed, _model);
+        options ??= GenerationOptions.Default;
+        Prompt prompt = _model.BuildPrompt(question, options);
+        return new AnswerStream(_model, Image, this, prompt, options);
+    }
+
+    /// <summary>Answers a question about the session's image and returns the whole result.</summary>
+    /// <param name="question">The question.</param>
+    /// <param name="options">Generation options; <see cref="GenerationOptions.Default"/> when null.</param>
+    /// <param name="cancellationToken">Cancels the answer within one decode step.</param>
+    /// <returns>The result; <see cref="VqaResult.ReusedPrefixLength"/> says how many positions came from the shared cache.</returns>
+    /// <exception cref="InvalidOperationException">Another answer of this session is running.</exception>
+    public async Task<VqaResult> AnswerAsync(string question, GenerationOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        AnswerStream stream = Answer(question, options);
+        await foreach (string _ in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
+        {
+        }
+
+        return stream.Result;
+    }
+
+    /// <summary>Releases the shared prefix's KV cache (after the answer in flight, if any, has stopped).</summary>
+    public void Dispose()
+    {
+        if (_uses.Dispose())
+        {
+            Release();
+        }
+    }
+
+    /// <summary>An answer starts: one at a time, and not after disposal.</summary>
+    internal void Enter()
+    {
+        ObjectDisposedException.ThrowIf(_uses.IsDisposed, this);
+        if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
+        {
+            throw new InvalidOperationException(
+                "This ImageSession is already answering a question: a session answers one question at a time, because its answers share one KV cache. " +
+                "Wait for the answer in progress to finish, or open a second session with VisionLanguageModel.OpenImage for answers in parallel.");
+        }
+
+        if (!_uses.TryEnter())
+        {
+            Volatile.Write(ref _busy, 0);
+            throw new ObjectDisposedException(nameof(ImageSession), "The image session is disposed; open the image again with VisionLanguageModel.OpenImage.");
+        }
+    }
+
+    /// <summary>The answer that <see cref="Enter"/> let in has ended.</summary>
+    internal void Exit()
+    {
+        Volatile.Write(ref _busy, 0);
+        if (_uses.Exit())
+        {
+            Release();
+        }
+    }
+
+    /// <summary>Throws when the session was disposed while an answer was running (called between stages and decode steps).</summary>
+    internal void ThrowIfDisposedWhileAnswering()
+    {
+        if (_uses.IsDisposed)
+        {
+            throw new ObjectDisposedException(nameof(ImageSession), "The image session was disposed while this answer was being generated.");
+        }
+    }
+
+    /// <summary>
+    /// How many leading positions of an answer's regrouped sequence equal the shared prefix: the same prefix token or
+    /// the same image patch at each position, up to the first difference (an AttAnchor copy, or the text). At most
+    /// L − 1, so that the answer's prefill has a position to give the first logits.
+    /// </summary>
+    internal int ReusableLength(Prompt prompt, AnchorPlan plan)
+    {
+        SequenceRow[] layout = plan.GetLayout(prompt.PrefixIds.Length);
+        int limit = Math.Min(SharedPrefixLength, layout.Length - 1);
+        int reused = 0;
+        while (reused < limit && IsShared(layout[reused], reused, prompt))
+        {
+            reused++;
+        }
+
+        return reused;
+    }
+
+    /// <summary>
+    /// Starts an answer's decoder from the first <paramref name="reused"/> positions of the shared prefix's cache,
+    /// computing that cache first if no answer has yet. Returns the time the computation took (zero when it was there).
+    /// </summary>
+    internal TimeSpan ResumeShared(DecoderState decoder, int reused, RunOptions run)
+    {
+        TimeSpan built = TimeSpan.Zero;
+        OrtValue[]? cache = _prefixCache;
+        if (cache is null)
+        {
+            long start = Stopwatch.GetTimestamp();
+            cache = BuildPrefixCache(run);
+            Volatile.Write(ref _prefixCache, cache);
+            built = Stopwatch.GetElapsedTime(start);
+            Log.SharedPrefixBuilt(_model.Logger, SharedPrefixLength, built.TotalMilliseconds);
+        }
+
+        decoder.ResumeFrom(cache, reused);
+        return built;
+    }
+
+    /// <summary>The shared prefix, [P + M] rows: the prefix tokens' embeddings and the image rows, prefilled at 0 … P + M − 1.</summary>
+    private OrtValue[] BuildPrefixCache(RunOptions run)
+    {
+        int d = _model.Config.HiddenSize;
+        var rows = new float[SharedPrefixLength * d];                               // [(P + M) × D]
+        _model.EmbedTokens(_prefixIds, run).CopyTo(rows, 0);                        // [P × D]
+        _embeddings.CopyTo(rows, _prefixIds.Length * d);                             // [M × D]
+        using DecoderState builder = _model.CreateHostDecoderState(SharedPrefixLength, run);
+        builder.Prefill(rows, SharedPrefixLength);
+        return builder.TakeCache();
+    }
+
+    private bool IsShared(SequenceRow row, int position, Prompt prompt) => position < _prefixIds.Length
+        ? row == new SequenceRow(SequenceSegment.Prefix, position, IsCopy: false) && position < prompt.PrefixIds.Length && prompt.PrefixIds[position] == _prefixIds[position]
+        : row == new SequenceRow(SequenceSegment.Image, position - _prefixIds.Length, IsCopy: false);
+
+    private void Release()
+    {
+        OrtValue[]? cache = Interlocked.Exchange(ref _prefixCache, null);
+        foreach (OrtValue value in cache ?? [])
+        {
+            value.Dispose();
+        }
+    }
+}
