@@ -5,7 +5,7 @@ namespace AttAnchor.FullSize;
 /// <summary>The <c>--name value</c> options and <c>--flag</c> switches after a command.</summary>
 internal sealed class Arguments
 {
-    private static readonly HashSet<string> Flags = ["--skip-pytorch"];
+    private static readonly HashSet<string> Flags = ["--skip-pytorch", "--skip-six"];
     private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
     private readonly HashSet<string> _flags = new(StringComparer.Ordinal);
 

@@ -25,6 +25,8 @@ internal static class FullRun
         int threads = args.Int("--threads", 2, 0);
         string output = Repo.Resolve(args.Value("--out") ?? "docs");
         bool skipPytorch = args.Has("--skip-pytorch");
+        int sixRuns = args.Int("--six-runs", 3, 1);
+        int sixNewTokens = args.Int("--six-new-tokens", SixMeasure.DefaultNewTokens, 1);
         var notes = new List<string>();
 
         if (!Directory.Exists(folder))
@@ -84,10 +86,24 @@ internal static class FullRun
             await MeasureAsync("ours", ["--model", fourBit, "--label", "4-bit", "--settings", "off", "--runs", runsText, "--warmup", warmupText, "--threads", threadsText], lines, notes);
         }
 
+        // Issue 7 step 4: six questions about one image, from scratch and from one ImageSession, on ours' folder.
+        var six = new List<JsonObject>();
+        if (!args.Has("--skip-six"))
+        {
+            await MeasureAsync("six", ["--model", primary, "--runs", sixRuns.ToString(CultureInfo.InvariantCulture), "--warmup", warmupText, "--threads", threadsText, "--new-tokens", sixNewTokens.ToString(CultureInfo.InvariantCulture)], six, notes);
+        }
+
         Directory.CreateDirectory(output);
         var rows = lines.Select(l => new Row(l)).ToList();
-        string command = "dotnet run -c Release --project benchmarks/AttAnchor.FullSize -- run" + (args.Value("--model") is null && args.Value("--runs") is null && args.Value("--out") is null && !skipPytorch ? string.Empty : " " + string.Join(' ', Environment.GetCommandLineArgs().SkipWhile(a => a != "run").Skip(1)));
+        string[] runArguments = [.. Environment.GetCommandLineArgs().SkipWhile(a => a != "run").Skip(1)];
+        string command = "dotnet run -c Release --project benchmarks/AttAnchor.FullSize -- run" + (runArguments.Length == 0 ? string.Empty : " " + string.Join(' ', runArguments));
         string markdown = Markdown(rows, folder, runs, warmup, threads, command, notes);
+        string sixSection = SixMeasure.Markdown(six, sixRuns, warmup);
+        if (sixSection.Length > 0)
+        {
+            markdown += Environment.NewLine + sixSection;
+        }
+
         await File.WriteAllTextAsync(Path.Combine(output, "benchmarks-fullsize.md"), markdown);
         var all = new JsonObject
         {
@@ -97,9 +113,15 @@ internal static class FullRun
             ["question"] = Repo.Question,
             ["image"] = "models/fixtures/images/square.png",
             ["systems"] = new JsonArray([.. lines.Select(l => l.DeepClone())]),
+            ["six_questions"] = new JsonArray([.. six.Select(l => l.DeepClone())]),
         };
         await File.WriteAllTextAsync(Path.Combine(output, "benchmarks-fullsize.json"), all.ToJsonString(new JsonSerializerOptions(Repo.Json) { WriteIndented = true }));
         StageChart.Save(rows, Path.Combine(output, "benchmarks-fullsize.png"), $"{Path.GetFileName(folder)}: median stages, {runs} run{(runs == 1 ? string.Empty : "s")}, greedy, {Repo.NewTokens} new tokens");
+        if (six.Count > 0)
+        {
+            SixChart.Save(six, Path.Combine(output, SixMeasure.ChartFile), $"{Path.GetFileName((string?)six[0]["model"])}: six questions about one image, {sixRuns} run{(sixRuns == 1 ? string.Empty : "s")}, greedy, {sixNewTokens} new tokens");
+        }
+
         Console.WriteLine(markdown);
         Console.Error.WriteLine($"wrote {output}/benchmarks-fullsize.md, .json and .png");
         return rows.Count > 0 ? 0 : 1;

@@ -101,7 +101,7 @@ internal static class StageChart
         : ms.ToString(ms < 10 ? "0.##" : "F0", CultureInfo.InvariantCulture);
 
     /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="raw"/>.</summary>
-    private static double Nice(double raw)
+    internal static double Nice(double raw)
     {
         if (!(raw > 0))
         {
