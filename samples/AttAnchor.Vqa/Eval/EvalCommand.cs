@@ -171,6 +171,7 @@ internal sealed class EvalCommand
                 GenerationOptions options = plan.Generation with { Anchoring = anchoring };
                 progress.RunStarted(run);
                 var splits = new List<SplitReport>();
+                using var sessions = new CurrentSession(model);
                 foreach (PopeSplit split in plan.Splits)
                 {
                     long start = Stopwatch.GetTimestamp();
@@ -183,7 +184,7 @@ internal sealed class EvalCommand
                             images.Add(item.ImagePath, image);
                         }
 
-                        VqaResult result = await AnswerAsync(model, image, item, plan.Ask(item), options, cancellationToken).ConfigureAwait(false);
+                        VqaResult result = await AnswerAsync(sessions.For(image), item, plan.Ask(item), options, cancellationToken).ConfigureAwait(false);
                         string prediction = PopeMetrics.Predict(item.Kind, result.Text);
                         items.Add(new ItemReport(item.QuestionId, item.Image, item.Question, item.Label, item.Kind, item.Expected,
                             result.Text, prediction, prediction == item.Expected, result.Anchors.Count, result.SequenceLength));
@@ -216,17 +217,41 @@ internal sealed class EvalCommand
         }
     }
 
-    private static async Task<VqaResult> AnswerAsync(VisionLanguageModel model, ModelImage image, PopeItem item, string question, GenerationOptions options, CancellationToken cancellationToken)
+    private static async Task<VqaResult> AnswerAsync(ImageSession session, PopeItem item, string question, GenerationOptions options, CancellationToken cancellationToken)
     {
         try
         {
-            return await model.AnswerAsync(image, question, options, cancellationToken).ConfigureAwait(false);
+            return await session.AnswerAsync(question, options, cancellationToken).ConfigureAwait(false);
         }
         catch (ArgumentException e)
         {
             // The question does not fit the model's context, say: a data problem, named by its line.
             throw new InvalidDataException($"{item.Where}: {VqaApp.OptionMessage(e)}", e);
         }
+    }
+
+    /// <summary>
+    /// The image session of the questions in a row about one image (POPE asks about six per image, one after another):
+    /// the image is encoded once and the prompt prefix's and image block's KV cache reused; the answers are the model's
+    /// own. Only the latest image's session is kept, so memory stays one cache however many images a split has.
+    /// </summary>
+    private sealed class CurrentSession(VisionLanguageModel model) : IDisposable
+    {
+        private ImageSession? _session;
+
+        public ImageSession For(ModelImage image)
+        {
+            if (_session?.Image != image)
+            {
+                _session?.Dispose();
+                _session = null;
+                _session = model.OpenImage(image);
+            }
+
+            return _session;
+        }
+
+        public void Dispose() => _session?.Dispose();
     }
 
     /// <summary>A model folder, its name in labels and its attanchor.json.</summary>
