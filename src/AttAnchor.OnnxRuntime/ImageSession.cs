@@ -21,7 +21,9 @@ namespace AttAnchor.OnnxRuntime;
 /// own cache (the shared cache is only read), and the decoder prefills only positions r … L − 1. With anchoring off
 /// (or τ ≥ 1) and with image-into-text copies (which follow text tokens) r is the whole shared prefix; with
 /// text-into-image copies r ends at the first copy, right after the first anchored patch, so a copy early in the
-/// image block leaves little to reuse.</para>
+/// image block leaves little to reuse. The shared prefix is prefilled whole all the same (once per session, so that
+/// every answer resumes from the same cache and the same question always gives the same logits); when every answer
+/// copies early, that prefill is work the session adds, and the image encoding is what it saves.</para>
 /// <para>The answers are the model's own answers up to floating-point summation order: the same anchors and
 /// sequence, and logits equal to those of <see cref="VisionLanguageModel.AnswerAsync"/> or a few float32 steps away
 /// (a prefill in two chunks may add the same terms in another order; measured at most 7e-6 on logits of about ±10),
