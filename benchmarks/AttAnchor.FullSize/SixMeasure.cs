@@ -191,7 +191,7 @@ internal static class SixMeasure
                 }
 
                 double on = b.Median("questions_per_second") / a.Median("questions_per_second");
-                Line($"- Text-into-image {setting}: {on:F2}x, **{(off > 1 ? (on - 1) / (off - 1) * 100 : double.NaN):F0} %** of the plain speed-up's gain (reused {string.Join(", ", b.Reused)} of {shared} positions; copies {string.Join(", ", b.Copies)}).");
+                Line($"- Text-into-image {setting}: {on:F2}x, so it keeps **{(off > 1 ? (on - 1) / (off - 1) * 100 : double.NaN):F0} %** of the plain speed-up's gain (({on:F2} − 1) / ({off:F2} − 1)); reused {string.Join(", ", b.Reused)} of {shared} positions, copies {string.Join(", ", b.Copies)}.");
             }
         }
 
