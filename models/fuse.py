@@ -31,9 +31,10 @@ DECODER = "decoder_model_merged.onnx"
 CHECKS = os.path.join("references", "checks.json")
 
 
-def fused_checks(src_checks, dst_checks):
-    """The decoder cases the fused graph can take (one row, or no past; a mask of ones), without
-    position_ids; every other case as it was. Returns the names of the cases left out."""
+def fused_checks(src_checks, dst_checks, keep_positions=False):
+    """GroupQueryAttention: the decoder cases the fused graph can take (a mask of ones), without
+    position_ids; every other case as it was. keep_positions (the matmul attention): every case as it
+    was. Returns the names of the cases left out."""
     with open(src_checks, encoding="utf-8") as f:
         doc = json.load(f)
     base = os.path.dirname(src_checks)
@@ -48,6 +49,9 @@ def fused_checks(src_checks, dst_checks):
     kept, dropped = [], []
     for case in doc["cases"]:
         if case["graph"] != DECODER:
+            kept.append(case)
+            continue
+        if keep_positions:
             kept.append(case)
             continue
         mask = load(case["inputs"]["attention_mask"])
@@ -70,6 +74,8 @@ def main(argv=None):
     ap.add_argument("src")
     ap.add_argument("out")
     ap.add_argument("--copy", action="store_true", help="copy the unchanged files instead of hard-linking them")
+    ap.add_argument("--attention", choices=fuse.ATTENTION, default="gqa",
+                    help="gqa: com.microsoft GroupQueryAttention; matmul: grouped attention in standard operators")
     a = ap.parse_args(argv)
     src, out = os.path.abspath(a.src), os.path.abspath(a.out)
     if src == out:
@@ -83,7 +89,7 @@ def main(argv=None):
     copy_folder(src, out, [DECODER], link=not a.copy)
     t0 = time.time()
     try:
-        s = fuse.fuse_decoder(os.path.join(src, DECODER), os.path.join(out, DECODER), config)
+        s = fuse.fuse_decoder(os.path.join(src, DECODER), os.path.join(out, DECODER), config, attention=a.attention)
     except fuse.FuseError as e:
         print(f"fuse.py: {e}", file=sys.stderr)
         return 2
@@ -93,7 +99,7 @@ def main(argv=None):
           f"{size / 1e6:.1f} MB{' (external data)' if s['external'] else ''}, {time.time() - t0:.1f} s")
     checks = os.path.join(src, CHECKS)
     if os.path.isfile(checks):
-        for name in fused_checks(checks, os.path.join(out, CHECKS)):
+        for name in fused_checks(checks, os.path.join(out, CHECKS), keep_positions=a.attention == "matmul"):
             print(f"  references: left out '{name}'")
     return 0
 

@@ -51,14 +51,16 @@ def generate(root):
         if cfg in config.FUSED_FIXTURES:
             # The same folder with its decoder rebuilt by models/fuse.py (GroupQueryAttention &c.);
             # every reference but the graph check it cannot take (left padding) still holds.
-            fused = os.path.join(root, cfg.name + "-fused")
-            fuse_folder(os.path.join(root, cfg.name), fused)
-            print(f"{cfg.name}-fused: written to {os.path.relpath(fused)}")
+            # "-fused-matmul": the same with the attention in standard operators; it takes every reference.
+            for suffix, attention in (("-fused", "gqa"), ("-fused-matmul", "matmul")):
+                fused = os.path.join(root, cfg.name + suffix)
+                fuse_folder(os.path.join(root, cfg.name), fused, attention)
+                print(f"{cfg.name}{suffix}: written to {os.path.relpath(fused)}")
 
 
-def fuse_folder(src, out):
+def fuse_folder(src, out, attention):
     """models/fuse.py SRC OUT, with real copies (the fixtures are committed files, not links)."""
-    if fuse_main([src, out, "--copy"]) != 0:
+    if fuse_main([src, out, "--copy", "--attention", attention]) != 0:
         raise RuntimeError(f"models/fuse.py failed on {src}")
 
 

@@ -122,8 +122,14 @@ def rotary_cache(inv_freq, max_positions):
     return np.cos(freqs).astype(np.float32), np.sin(freqs).astype(np.float32)
 
 
-def build(weights, heads, kv_heads, head_dim, max_positions):
-    """The fused decoder as an onnx.ModelProto (weights inline)."""
+ATTENTION = ("gqa", "matmul")
+
+
+def build(weights, heads, kv_heads, head_dim, max_positions, attention="gqa"):
+    """The fused decoder as an onnx.ModelProto (weights inline). attention="gqa": GroupQueryAttention;
+    "matmul": grouped attention in standard operators (below)."""
+    if attention not in ATTENTION:
+        raise FuseError(f"attention must be one of {ATTENTION}, not {attention!r}")
     layers = weights["layers"]
     d = layers[0]["q"].shape[0]
     inter = layers[0]["gate"].shape[1]
@@ -136,7 +142,8 @@ def build(weights, heads, kv_heads, head_dim, max_positions):
     nodes, inits = [], []
 
     def init(name, array):
-        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if all(t.name != name for t in inits):  # a constant shared by several parts is written once
+            inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
     def node(op, inputs, outputs, name, domain="", **attrs):
@@ -150,13 +157,16 @@ def build(weights, heads, kv_heads, head_dim, max_positions):
     init("axis_1", np.array([1], dtype=np.int64))
     init("index_1", np.array(1, dtype=np.int64))
 
-    # seqlens_k [B] int32 = (ones in the mask) - 1; total_sequence_length int32 scalar = mask width
-    node("ReduceSum", ["attention_mask", "axis_1"], ["mask_count"], "mask_count", keepdims=0)
-    node("Sub", ["mask_count", "one_i64"], ["seqlens_i64"], "seqlens_minus_one")
-    node("Cast", ["seqlens_i64"], ["seqlens_k"], "seqlens_k", to=TensorProto.INT32)
     node("Shape", ["attention_mask"], ["mask_shape"], "mask_shape")
     node("Gather", ["mask_shape", "index_1"], ["total_i64"], "total_length", axis=0)
-    node("Cast", ["total_i64"], ["total_sequence_length"], "total_sequence_length", to=TensorProto.INT32)
+    if attention == "gqa":
+        # seqlens_k [B] int32 = (ones in the mask) - 1; total_sequence_length int32 scalar = mask width
+        node("ReduceSum", ["attention_mask", "axis_1"], ["mask_count"], "mask_count", keepdims=0)
+        node("Sub", ["mask_count", "one_i64"], ["seqlens_i64"], "seqlens_minus_one")
+        node("Cast", ["seqlens_i64"], ["seqlens_k"], "seqlens_k", to=TensorProto.INT32)
+        node("Cast", ["total_i64"], ["total_sequence_length"], "total_sequence_length", to=TensorProto.INT32)
+    else:
+        _attention_bias(node, init, heads // kv_heads)
 
     x = "inputs_embeds"
     w, eps = layers[0]["input_norm"]
@@ -166,11 +176,14 @@ def build(weights, heads, kv_heads, head_dim, max_positions):
         p = f"layers.{i}"
         qkv = np.concatenate([layer["q"], layer["k"], layer["v"]], axis=1)      # [D, (H + 2 Hkv) hd]
         node("MatMul", [h, init(f"{p}.qkv_proj", qkv)], [f"{p}.qkv"], f"{p}/qkv_proj")
-        node("GroupQueryAttention",
-             [f"{p}.qkv", "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value",
-              "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
-             [f"{p}.attn", f"present.{i}.key", f"present.{i}.value"], f"{p}/attention", domain=MS_DOMAIN,
-             num_heads=heads, kv_num_heads=kv_heads, do_rotary=1, rotary_interleaved=0)
+        if attention == "gqa":
+            node("GroupQueryAttention",
+                 [f"{p}.qkv", "", "", f"past_key_values.{i}.key", f"past_key_values.{i}.value",
+                  "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
+                 [f"{p}.attn", f"present.{i}.key", f"present.{i}.value"], f"{p}/attention", domain=MS_DOMAIN,
+                 num_heads=heads, kv_num_heads=kv_heads, do_rotary=1, rotary_interleaved=0)
+        else:
+            _grouped_attention(node, init, i, heads, kv_heads, head_dim)
         node("MatMul", [f"{p}.attn", init(f"{p}.o_proj", layer["o"])], [f"{p}.o"], f"{p}/o_proj")
         w, eps = layer["post_norm"]
         node("SkipSimplifiedLayerNormalization", [f"{p}.o", x, init(f"{p}.post_attention_layernorm", w)],
@@ -193,6 +206,8 @@ def build(weights, heads, kv_heads, head_dim, max_positions):
 
     inputs = [helper.make_tensor_value_info("inputs_embeds", TensorProto.FLOAT, ["batch", "sequence_length", d]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "total_sequence_length"])]
+    if attention == "matmul":
+        inputs.append(helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["batch", "sequence_length"]))
     if weights["keep_rank"] is not None:
         # logits for the last k positions only: Slice(h, -k, end) along the sequence
         inputs.append(helper.make_tensor_value_info("num_logits_to_keep", TensorProto.INT64, [1] * weights["keep_rank"]))
@@ -219,12 +234,74 @@ def build(weights, heads, kv_heads, head_dim, max_positions):
     return model, {"layers": len(layers), "nodes": len(nodes), "hidden": d, "intermediate": inter, "vocab": vocab}
 
 
-def fuse_decoder(src_path, dst_path, config, external_threshold=1 << 30):
+def _attention_bias(node, init, groups):
+    """attention.bias [B, 1, G*S, T]: 0 where query s may see key t (t <= P + s and attention_mask[b, t] = 1),
+    float32's lowest value elsewhere, as the reference adds it; its S rows repeated G times, row g*S + s."""
+    init("zero_i64", np.array(0, dtype=np.int64))
+    init("axis_0", np.array([0], dtype=np.int64))
+    init("bias_open", np.array(0.0, dtype=np.float32))
+    init("bias_shut", np.array(np.finfo(np.float32).min, dtype=np.float32))
+    init("bias_tiles", np.array([1, 1, groups, 1], dtype=np.int64))
+    node("Shape", ["inputs_embeds"], ["embeds_shape"], "embeds_shape")
+    node("Gather", ["embeds_shape", "index_1"], ["new_length"], "new_length", axis=0)             # S
+    node("Sub", ["total_i64", "new_length"], ["past_length"], "past_length")                     # P = T - S
+    node("Range", ["zero_i64", "total_i64", "one_i64"], ["key_positions"], "key_positions")      # [T]
+    node("Range", ["past_length", "total_i64", "one_i64"], ["query_positions"], "query_positions")  # [S]
+    node("Unsqueeze", ["key_positions", "axis_0"], ["key_row"], "key_row")                       # [1, T]
+    node("Unsqueeze", ["query_positions", "axis_1"], ["query_column"], "query_column")           # [S, 1]
+    node("LessOrEqual", ["key_row", "query_column"], ["causal"], "causal")                       # [S, T]
+    node("Greater", ["attention_mask", "zero_i64"], ["key_kept"], "key_kept")                      # [B, T]
+    node("Unsqueeze", ["key_kept", "axis_1"], ["kept_rows"], "kept_rows")                            # [B, 1, T]
+    node("And", ["causal", "kept_rows"], ["visible"], "visible")                                 # [B, S, T]
+    node("Where", ["visible", "bias_open", "bias_shut"], ["bias_bst"], "bias")                   # [B, S, T]
+    node("Unsqueeze", ["bias_bst", "axis_1"], ["bias_b1st"], "bias_heads")                       # [B, 1, S, T]
+    node("Tile", ["bias_b1st", "bias_tiles"], ["attention.bias"], "bias_groups")                 # [B, 1, G*S, T]
+
+
+def _grouped_attention(node, init, i, heads, kv_heads, head_dim):
+    """Causal grouped-query attention in standard operators, with the KV cache read once per KV head:
+    the G = H / Hkv query heads of a KV head are stacked as G*S rows of one MatMul against it (head
+    h = kv*G + g, as the reference's repeat_kv orders them). Rotary embedding by com.microsoft
+    RotaryEmbedding (rotate-half) at position_ids."""
+    p = f"layers.{i}"
+    g = heads // kv_heads
+    if i == 0:
+        init("split_qkv", np.array([heads * head_dim, kv_heads * head_dim, kv_heads * head_dim], dtype=np.int64))
+        init("shape_bshd", np.array([0, 0, kv_heads, head_dim], dtype=np.int64))      # [B, S, Hkv, hd]
+        init("shape_bskgd", np.array([0, 0, kv_heads, g, head_dim], dtype=np.int64))  # [B, S, Hkv, G, hd]
+        init("shape_rows", np.array([0, 0, -1, head_dim], dtype=np.int64))           # [B, Hkv, G*S, hd]
+        init("shape_kgsd", np.array([0, 0, g, -1, head_dim], dtype=np.int64))         # [B, Hkv, G, S, hd]
+        init("shape_bsh", np.array([0, 0, -1], dtype=np.int64))                       # [B, S, H*hd]
+        init("attention_scale", np.array(1.0 / np.sqrt(head_dim), dtype=np.float32))
+    node("Split", [f"{p}.qkv", "split_qkv"], [f"{p}.q", f"{p}.k", f"{p}.v"], f"{p}/split_qkv", axis=-1)
+    for part in ("q", "k"):
+        node("RotaryEmbedding", [f"{p}.{part}", "position_ids", "cos_cache", "sin_cache"], [f"{p}.{part}_rot"],
+             f"{p}/rotary_{part}", domain=MS_DOMAIN, interleaved=0)
+    for part, src in (("key", f"{p}.k_rot"), ("value", f"{p}.v")):
+        node("Reshape", [src, "shape_bshd"], [f"{p}.{part}_bshd"], f"{p}/{part}_heads")
+        node("Transpose", [f"{p}.{part}_bshd"], [f"{p}.{part}_new"], f"{p}/{part}_bhsd", perm=[0, 2, 1, 3])
+        node("Concat", [f"past_key_values.{i}.{part}", f"{p}.{part}_new"], [f"present.{i}.{part}"],
+             f"{p}/{part}_cache", axis=2)                                                    # [B, Hkv, T, hd]
+    node("Reshape", [f"{p}.q_rot", "shape_bskgd"], [f"{p}.q5"], f"{p}/q_groups")
+    node("Transpose", [f"{p}.q5"], [f"{p}.q_kgsd"], f"{p}/q_kgsd", perm=[0, 2, 3, 1, 4])       # [B, Hkv, G, S, hd]
+    node("Reshape", [f"{p}.q_kgsd", "shape_rows"], [f"{p}.q_rows"], f"{p}/q_rows")           # [B, Hkv, G*S, hd]
+    node("Transpose", [f"present.{i}.key"], [f"{p}.key_t"], f"{p}/key_t", perm=[0, 1, 3, 2])   # [B, Hkv, hd, T]
+    node("MatMul", [f"{p}.q_rows", f"{p}.key_t"], [f"{p}.qk"], f"{p}/qk")                     # [B, Hkv, G*S, T]
+    node("Mul", [f"{p}.qk", "attention_scale"], [f"{p}.scores"], f"{p}/scale")
+    node("Add", [f"{p}.scores", "attention.bias"], [f"{p}.masked"], f"{p}/mask")
+    node("Softmax", [f"{p}.masked"], [f"{p}.probs"], f"{p}/softmax", axis=-1)
+    node("MatMul", [f"{p}.probs", f"present.{i}.value"], [f"{p}.o_rows"], f"{p}/pv")          # [B, Hkv, G*S, hd]
+    node("Reshape", [f"{p}.o_rows", "shape_kgsd"], [f"{p}.o5"], f"{p}/o_groups")
+    node("Transpose", [f"{p}.o5"], [f"{p}.o_bskgd"], f"{p}/o_bskgd", perm=[0, 3, 1, 2, 4])     # [B, S, Hkv, G, hd]
+    node("Reshape", [f"{p}.o_bskgd", "shape_bsh"], [f"{p}.attn"], f"{p}/o_heads")             # [B, S, H*hd]
+
+
+def fuse_decoder(src_path, dst_path, config, external_threshold=1 << 30, attention="gqa"):
     """Reads src_path (an exported fp32 decoder), writes the fused decoder to dst_path. `config` is
     the folder's attanchor.json as a dict. Returns a summary dict."""
     weights = read_decoder(src_path, config["num_hidden_layers"])
     model, summary = build(weights, config["num_attention_heads"], config["num_key_value_heads"],
-                           config["head_dim"], config["max_position_embeddings"])
+                           config["head_dim"], config["max_position_embeddings"], attention)
     total = sum(len(i.raw_data) for i in model.graph.initializer)
     summary["external"] = total > external_threshold
     save_graph(model, dst_path, summary["external"])

@@ -6,7 +6,8 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// Decoders rebuilt by <c>models/fuse.py</c> (GroupQueryAttention, fused projections): the committed
-/// <c>models/fixtures/tiny-336-gqa-fused</c> and <c>models/shapes/attanchor-fused</c> run through the library and
+/// <c>models/fixtures/tiny-336-gqa-fused</c> (GroupQueryAttention), <c>tiny-336-gqa-fused-matmul</c> (grouped attention in
+/// standard operators) and <c>models/shapes/attanchor-fused</c> run through the library and
 /// answer as the exported graphs they were built from do, with and without AttAnchor copies (which move every
 /// later position, so the fused attention's positions must follow the cache exactly).
 /// </summary>
@@ -14,39 +15,51 @@ public sealed class FusedDecoderTests
 {
     private const string Exported = "tiny-336-gqa";
     private const string Fused = "tiny-336-gqa-fused";
+    private const string FusedMatMul = "tiny-336-gqa-fused-matmul";
 
     /// <summary>Float32 against float32 with a different summation order: 1e-4 absolute plus 1e-4 relative.</summary>
     private const float Tolerance = 1e-4f;
 
     private static string FusedShapes => ShapesModel.ModelFolder("attanchor-fused");
 
-    /// <summary>Anchoring settings that copy nothing, several tokens into the image, and patches into the text.</summary>
-    public static TheoryData<string, string, string> Settings => new()
+    /// <summary>Each fused fixture with anchoring settings that copy nothing, several tokens into the image, and patches into the text.</summary>
+    public static TheoryData<string, string, string, string> Settings
     {
-        { "square.png", "off", "What color is the circle?" },
-        { "square.png", "text-into-image:0.05", "What color is the circle?" },
-        { "wide.png", "text-into-image:-1", "Is there a red square in the picture?" },
-        { "square.png", "image-into-text:0.3", "What color is the circle?" },
-        { "tall.png", "image-into-text:0.4", "How many shapes are there?" },
-    };
+        get
+        {
+            var data = new TheoryData<string, string, string, string>();
+            foreach (string folder in (string[])[Fused, FusedMatMul])
+            {
+                data.Add(folder, "square.png", "off", "What color is the circle?");
+                data.Add(folder, "square.png", "text-into-image:0.05", "What color is the circle?");
+                data.Add(folder, "wide.png", "text-into-image:-1", "Is there a red square in the picture?");
+                data.Add(folder, "square.png", "image-into-text:0.3", "What color is the circle?");
+                data.Add(folder, "tall.png", "image-into-text:0.4", "How many shapes are there?");
+            }
 
-    [Fact]
-    public void The_fused_decoder_declares_the_spec_inputs_without_position_ids()
+            return data;
+        }
+    }
+
+    [Theory]
+    [InlineData(Fused, false)]        // GroupQueryAttention counts positions from the cache
+    [InlineData(FusedMatMul, true)]   // RotaryEmbedding takes them
+    public void The_fused_decoder_declares_the_spec_inputs(string folder, bool positionIds)
     {
-        using var session = new InferenceSession(Path.Combine(Fixtures.FixturesFolder, Fused, "decoder_model_merged.onnx"));
+        using var session = new InferenceSession(Path.Combine(Fixtures.FixturesFolder, folder, "decoder_model_merged.onnx"));
         using var exported = new InferenceSession(Path.Combine(Fixtures.FixturesFolder, Exported, "decoder_model_merged.onnx"));
 
-        Assert.False(session.InputMetadata.ContainsKey("position_ids"));
-        Assert.Equal(exported.InputMetadata.Keys.Where(k => k != "position_ids").Order(), session.InputMetadata.Keys.Order());
+        Assert.Equal(positionIds, session.InputMetadata.ContainsKey("position_ids"));
+        Assert.Equal(exported.InputMetadata.Keys.Where(k => positionIds || k != "position_ids").Order(), session.InputMetadata.Keys.Order());
         Assert.Equal(exported.OutputMetadata.Keys.Order(), session.OutputMetadata.Keys.Order());
     }
 
     [Theory]
     [MemberData(nameof(Settings))]
-    public async Task The_fused_fixture_answers_as_the_exported_one(string image, string setting, string question)
+    public async Task The_fused_fixtures_answer_as_the_exported_one(string folder, string image, string setting, string question)
     {
         VisionLanguageModel exported = Pipelines.Get(Exported);
-        VisionLanguageModel fused = Pipelines.Get(Fused);
+        VisionLanguageModel fused = Pipelines.Get(folder);
         GenerationOptions options = new() { MaxNewTokens = 8, Anchoring = Parse(setting), CaptureFirstLogits = true };
 
         VqaResult expected = await exported.AnswerAsync(exported.LoadImage(Pipelines.ImagePath(image)), question, options);
@@ -59,12 +72,14 @@ public sealed class FusedDecoderTests
         Assert.Equal(expected.TokenIds, actual.TokenIds);
     }
 
-    [Fact]
-    public async Task Copies_move_later_positions_in_the_fused_decoder_too()
+    [Theory]
+    [InlineData(Fused)]
+    [InlineData(FusedMatMul)]
+    public async Task Copies_move_later_positions_in_the_fused_decoder_too(string folder)
     {
         // The same question with and without copies must differ in the fused decoder as in the exported one: a fused graph
         // that ignored the cache's positions (or the copies) would give equal logits where the exported gives different ones.
-        VisionLanguageModel fused = Pipelines.Get(Fused);
+        VisionLanguageModel fused = Pipelines.Get(folder);
         VisionLanguageModel exported = Pipelines.Get(Exported);
         const string Question = "Is there a red square in the picture?";
         var off = new GenerationOptions { MaxNewTokens = 1, Anchoring = AttAnchorOptions.Off, CaptureFirstLogits = true };
