@@ -105,20 +105,8 @@ internal static class OursMeasure
 
     private static JsonObject Run(VqaResult result)
     {
-        StageTimings t = result.Timings;
-        return new JsonObject
-        {
-            ["preprocess_ms"] = t.Preprocess.TotalMilliseconds,
-            ["vision_ms"] = t.Vision.TotalMilliseconds,
-            ["projector_ms"] = t.Projector.TotalMilliseconds,
-            ["embed_ms"] = t.Embed.TotalMilliseconds,
-            ["anchor_ms"] = t.Anchor.TotalMilliseconds,
-            ["prefill_ms"] = t.Prefill.TotalMilliseconds,
-            ["decode_ms_per_token"] = t.DecodePerToken.TotalMilliseconds,
-            ["total_ms"] = t.Total.TotalMilliseconds,
-            ["prefill_positions"] = result.SequenceLength,
-            ["copies"] = result.Anchors.Count,
-            ["token_ids"] = Repo.Array(result.TokenIds),
-        };
+        JsonObject run = Repo.Stages(result);
+        run["decode_ms_per_token"] = result.Timings.DecodePerToken.TotalMilliseconds;
+        return run;
     }
 }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using AttAnchor.OnnxRuntime;
 
 namespace AttAnchor.FullSize;
 
@@ -39,6 +40,25 @@ internal static class Repo
     public static double Ms(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds;
 
     public static JsonArray Array<T>(IEnumerable<T> values) => [.. values.Select(v => JsonValue.Create(v))];
+
+    /// <summary>An answer's stage times in ms, its prefill positions, copies and token ids: the fields every measurement of ours reports.</summary>
+    public static JsonObject Stages(VqaResult result)
+    {
+        StageTimings t = result.Timings;
+        return new JsonObject
+        {
+            ["preprocess_ms"] = t.Preprocess.TotalMilliseconds,
+            ["vision_ms"] = t.Vision.TotalMilliseconds,
+            ["projector_ms"] = t.Projector.TotalMilliseconds,
+            ["embed_ms"] = t.Embed.TotalMilliseconds,
+            ["anchor_ms"] = t.Anchor.TotalMilliseconds,
+            ["prefill_ms"] = t.Prefill.TotalMilliseconds,
+            ["total_ms"] = t.Total.TotalMilliseconds,
+            ["prefill_positions"] = result.SequenceLength,
+            ["copies"] = result.Anchors.Count,
+            ["token_ids"] = Array(result.TokenIds),
+        };
+    }
 
     private static string FindRoot()
     {

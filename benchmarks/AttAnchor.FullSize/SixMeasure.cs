@@ -284,25 +284,13 @@ internal static class SixMeasure
 
         private static JsonObject Answer(VqaResult result)
         {
-            StageTimings t = result.Timings;
-            return new JsonObject
-            {
-                ["preprocess_ms"] = t.Preprocess.TotalMilliseconds,
-                ["vision_ms"] = t.Vision.TotalMilliseconds,
-                ["projector_ms"] = t.Projector.TotalMilliseconds,
-                ["embed_ms"] = t.Embed.TotalMilliseconds,
-                ["anchor_ms"] = t.Anchor.TotalMilliseconds,
-                ["prefill_ms"] = t.Prefill.TotalMilliseconds,
-                ["shared_prefill_ms"] = t.SharedPrefill.TotalMilliseconds,
-                ["decode_ms"] = t.Decode.TotalMilliseconds,
-                ["decode_steps"] = t.DecodeSteps,
-                ["total_ms"] = t.Total.TotalMilliseconds,
-                ["prefill_positions"] = result.SequenceLength,
-                ["reused_positions"] = result.ReusedPrefixLength,
-                ["copies"] = result.Anchors.Count,
-                ["text"] = result.Text,
-                ["token_ids"] = Repo.Array(result.TokenIds),
-            };
+            JsonObject answer = Repo.Stages(result);
+            answer["shared_prefill_ms"] = result.Timings.SharedPrefill.TotalMilliseconds;
+            answer["decode_ms"] = result.Timings.Decode.TotalMilliseconds;
+            answer["decode_steps"] = result.Timings.DecodeSteps;
+            answer["reused_positions"] = result.ReusedPrefixLength;
+            answer["text"] = result.Text;
+            return answer;
         }
     }
 
