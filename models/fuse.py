@@ -17,10 +17,13 @@ PyTorch references: the cases it can take, without their position_ids input. Fus
 quantise: `models/quantize.py OUT_DIR OUT_DIR-q4`.
 """
 import argparse
+import gzip
 import json
 import os
 import sys
 import time
+
+import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -38,8 +41,6 @@ def fused_checks(src_checks, dst_checks, keep_positions=False):
     with open(src_checks, encoding="utf-8") as f:
         doc = json.load(f)
     base = os.path.dirname(src_checks)
-    import gzip
-    import numpy as np
 
     def load(spec):
         path = os.path.join(base, spec["file"])

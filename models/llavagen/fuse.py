@@ -139,11 +139,15 @@ def build(weights, heads, kv_heads, head_dim, max_positions, attention="gqa"):
                         f"{heads} heads and {kv_heads} KV heads of {head_dim}")
     if weights["inv_freq"].shape[0] * 2 != head_dim:
         raise FuseError(f"{weights['inv_freq'].shape[0]} rotary frequencies for head_dim {head_dim}")
-    nodes, inits = [], []
+    nodes, inits, written = [], [], {}
 
     def init(name, array):
-        if all(t.name != name for t in inits):  # a constant shared by several parts is written once
-            inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
+        if name in written:  # a constant shared by several parts is written once, and must be the same each time
+            if not np.array_equal(written[name], array):
+                raise AssertionError(f"two different initializers named {name}")
+            return name
+        written[name] = array
+        inits.append(numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
     def node(op, inputs, outputs, name, domain="", **attrs):
