@@ -17,17 +17,14 @@ PyTorch references: the cases it can take, without their position_ids input. Fus
 quantise: `models/quantize.py OUT_DIR OUT_DIR-q4`.
 """
 import argparse
-import gzip
 import json
 import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from llavagen import fuse  # noqa: E402
+from llavagen import fuse, npyio  # noqa: E402
 from llavagen.onnxio import copy_folder  # noqa: E402
 
 DECODER = "decoder_model_merged.onnx"
@@ -42,11 +39,6 @@ def fused_checks(src_checks, dst_checks, keep_positions=False):
         doc = json.load(f)
     base = os.path.dirname(src_checks)
 
-    def load(spec):
-        path = os.path.join(base, spec["file"])
-        with (gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")) as f:
-            return np.load(f)
-
     kept, dropped = [], []
     for case in doc["cases"]:
         if case["graph"] != DECODER:
@@ -55,7 +47,7 @@ def fused_checks(src_checks, dst_checks, keep_positions=False):
         if keep_positions:
             kept.append(case)
             continue
-        mask = load(case["inputs"]["attention_mask"])
+        mask = npyio.load(os.path.join(base, case["inputs"]["attention_mask"]["file"]))
         if not mask.all():
             dropped.append(case["name"] + " (padding: GroupQueryAttention takes a mask of ones)")
             continue

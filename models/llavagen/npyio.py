@@ -28,5 +28,8 @@ def save(path, array):
 
 
 def load(path):
+    """An array written by save (gzip-compressed), or a plain .npy file."""
+    if not path.endswith(".gz"):
+        return np.load(path, allow_pickle=False)
     with gzip.open(path, "rb") as gz:
         return np.lib.format.read_array(io.BytesIO(gz.read()), allow_pickle=False)
