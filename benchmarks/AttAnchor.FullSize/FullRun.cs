@@ -29,39 +29,23 @@ internal static class FullRun
         int sixNewTokens = args.Int("--six-new-tokens", SixMeasure.DefaultNewTokens, 1);
         var notes = new List<string>();
 
-        if (!Directory.Exists(folder))
+        // The default full-size model is generated when absent. Our pipeline runs on its fused decoder (models/fuse.py,
+        // the "-fused" sibling) and the 4-bit rows on that folder's "-q4" sibling; both are made here too when absent.
+        // Another --model must exist; its siblings are measured when they exist.
+        bool isDefault = Path.GetFullPath(folder) == Path.GetFullPath(Repo.DefaultModel);
+        if (!isDefault && !Directory.Exists(folder))
         {
-            if (Path.GetFullPath(folder) != Path.GetFullPath(Repo.DefaultModel))
-            {
-                throw new ArgumentException($"{folder}: no such model folder");
-            }
-
-            Console.Error.WriteLine($"{folder} is absent: generating it with /usr/bin/python3 models/generate.py --preset tinyllava-v1 (about 4 min)");
-            long start = Stopwatch.GetTimestamp();
-            int code = await ChildAsync("/usr/bin/python3", ["models/generate.py", "--preset", "tinyllava-v1"], null);
-            TimeSpan took = Stopwatch.GetElapsedTime(start);
-            if (code != 0)
-            {
-                Console.Error.WriteLine($"models/generate.py failed (exit {code})");
-                return 1;
-            }
-
-            string note = string.Create(CultureInfo.InvariantCulture, $"The model folder was absent and was generated first (`/usr/bin/python3 models/generate.py --preset tinyllava-v1`, {took.TotalMinutes:F1} min).");
-            Console.Error.WriteLine(note);
-            notes.Add(note);
+            throw new ArgumentException($"{folder}: no such model folder");
         }
 
-        // Our pipeline runs on the fused decoder (models/fuse.py) when the folder has a "-fused" sibling, and the 4-bit
-        // rows on its "-q4" sibling; both are made here for the default full-size model when absent.
         string fused = folder + "-fused";
         string fourBit = fused + "-q4";
-        if (Path.GetFullPath(folder) == Path.GetFullPath(Repo.DefaultModel))
+        if (isDefault
+            && !(await DeriveAsync(folder, ["models/generate.py", "--preset", "tinyllava-v1"], "full-size model (about 4 min)", notes)
+                && await DeriveAsync(fused, ["models/fuse.py", folder, fused], "fused decoder", notes)
+                && await DeriveAsync(fourBit, ["models/quantize.py", fused, fourBit, "--block-size", "128"], "4-bit (block 128) copy of the fused folder", notes)))
         {
-            if (!await DeriveAsync(fused, ["models/fuse.py", folder, fused], "fused decoder", notes)
-                || !await DeriveAsync(fourBit, ["models/quantize.py", fused, fourBit, "--block-size", "128"], "4-bit (block 128) copy of the fused folder", notes))
-            {
-                return 1;
-            }
+            return 1;
         }
 
         string primary = Directory.Exists(fused) ? fused : folder;
@@ -135,7 +119,8 @@ internal static class FullRun
             return true;
         }
 
-        Console.Error.WriteLine($"{target} is absent: making the {what} with /usr/bin/python3 {string.Join(' ', script.Select(a => Path.IsPathRooted(a) ? Path.GetRelativePath(Repo.Root, a) : a))}");
+        string command = $"/usr/bin/python3 {string.Join(' ', script.Select(a => Path.IsPathRooted(a) ? Path.GetRelativePath(Repo.Root, a) : a))}";
+        Console.Error.WriteLine($"{target} is absent: making the {what} with {command}");
         long start = Stopwatch.GetTimestamp();
         int code = await ChildAsync("/usr/bin/python3", script, null);
         if (code != 0)
@@ -144,7 +129,9 @@ internal static class FullRun
             return false;
         }
 
-        notes.Add(string.Create(CultureInfo.InvariantCulture, $"`{Path.GetRelativePath(Repo.Root, target)}` was absent: the {what} was made first ({Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s)."));
+        string note = string.Create(CultureInfo.InvariantCulture, $"`{Path.GetRelativePath(Repo.Root, target)}` was absent: the {what} was made first (`{command}`, {Stopwatch.GetElapsedTime(start).TotalSeconds:F0} s).");
+        Console.Error.WriteLine(note);
+        notes.Add(note);
         return true;
     }
 
