@@ -1,5 +1,6 @@
 using AttAnchor.GraphCheck;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.Vqa.Eval;
 using Microsoft.ML.OnnxRuntime;
 
 namespace AttAnchor.Models.Tests;
@@ -60,7 +61,7 @@ public sealed class FusedDecoderTests
     {
         VisionLanguageModel exported = Pipelines.Get(Exported);
         VisionLanguageModel fused = Pipelines.Get(folder);
-        GenerationOptions options = new() { MaxNewTokens = 8, Anchoring = Parse(setting), CaptureFirstLogits = true };
+        GenerationOptions options = new() { MaxNewTokens = 8, Anchoring = EvalConfig.Parse(setting).Anchoring, CaptureFirstLogits = true }; // the evaluator's --config forms
 
         VqaResult expected = await exported.AnswerAsync(exported.LoadImage(Pipelines.ImagePath(image)), question, options);
         VqaResult actual = await fused.AnswerAsync(fused.LoadImage(Pipelines.ImagePath(image)), question, options);
@@ -122,21 +123,6 @@ public sealed class FusedDecoderTests
         Assert.Equal(expected.TokenIds, actual.TokenIds);
         Assert.Equal(expected.Anchors.Select(a => (a.TokenId, a.PatchIndex)), actual.Anchors.Select(a => (a.TokenId, a.PatchIndex)));
         AssertClose(expected.FirstLogits!, actual.FirstLogits!);
-    }
-
-    private static AttAnchorOptions Parse(string setting)
-    {
-        if (setting == "off")
-        {
-            return AttAnchorOptions.Off;
-        }
-
-        string[] parts = setting.Split(':');
-        return new AttAnchorOptions
-        {
-            Direction = parts[0] == "text-into-image" ? AnchorDirection.TextIntoImage : AnchorDirection.ImageIntoText,
-            Threshold = float.Parse(parts[1], System.Globalization.CultureInfo.InvariantCulture),
-        };
     }
 
     private static void AssertClose(float[] expected, float[] actual)
