@@ -28,6 +28,8 @@ The arithmetic is the reference module's (llavagen/arch.py): RMS norm with the g
 rotate-half rotary embedding from the graph's own inverse frequencies, 1/sqrt(hd) scaled softmax
 attention with a causal mask, SiLU-gated MLP. Float32 graphs only (fuse before quantising).
 """
+import os
+
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
@@ -42,30 +44,21 @@ class FuseError(ValueError):
     """The source graph is not one this module knows how to rebuild."""
 
 
-def _constant_value(graph, output):
-    for node in graph.node:
-        if node.op_type == "Constant" and node.output[0] == output:
-            return numpy_helper.to_array(node.attribute[0].t)
-    return None
-
-
-def _node(graph, name):
-    for node in graph.node:
-        if node.name == name:
-            return node
-    return None
-
-
 def read_decoder(path, num_layers):
     """The weights and constants of an exported fp32 decoder, by the exporter's node names."""
-    import os
     base = os.path.dirname(os.path.abspath(path))
     model = onnx.load(path, load_external_data=False)
     graph = model.graph
     inits = {i.name: i for i in graph.initializer}
+    nodes = {n.name: n for n in graph.node}
+    constants = {n.output[0]: n for n in graph.node if n.op_type == "Constant"}
+
+    def constant_value(output):
+        node = constants.get(output)
+        return None if node is None else numpy_helper.to_array(node.attribute[0].t)
 
     def weight(node_name):
-        node = _node(graph, node_name)
+        node = nodes.get(node_name)
         if node is None:
             raise FuseError(f"{path}: no node '{node_name}'; this is not a decoder written by llavagen's exporter "
                             "(models/generate.py, models/export_llava.py)")
@@ -81,8 +74,8 @@ def read_decoder(path, num_layers):
         scale = f"{parameter}.weight"
         if scale not in inits:
             raise FuseError(f"{path}: no initializer '{scale}'")
-        add = _node(graph, f"{node_prefix}/Add")  # RmsNorm: x * 1/sqrt(mean(x^2) + eps)
-        eps = None if add is None else _constant_value(graph, add.input[1])
+        add = nodes.get(f"{node_prefix}/Add")  # RmsNorm: x * 1/sqrt(mean(x^2) + eps)
+        eps = None if add is None else constant_value(add.input[1])
         if eps is None:
             raise FuseError(f"{path}: cannot find the epsilon of '{parameter}' ({node_prefix}/Add)")
         return read_initializer(inits[scale], base).astype(np.float32), float(eps)
@@ -98,10 +91,10 @@ def read_decoder(path, num_layers):
             "input_norm": norm(f"decoder.layers.{i}.input_layernorm", f"{p}/input_layernorm"),
             "post_norm": norm(f"decoder.layers.{i}.post_attention_layernorm", f"{p}/post_attention_layernorm"),
         })
-    if _node(graph, f"/decoder/layers.{num_layers}/self_attn/q_proj/MatMul") is not None:
+    if nodes.get(f"/decoder/layers.{num_layers}/self_attn/q_proj/MatMul") is not None:
         raise FuseError(f"{path}: the graph has more than num_hidden_layers = {num_layers} layers")
-    rotary = _node(graph, "/decoder/Mul")
-    inv_freq = None if rotary is None else _constant_value(graph, rotary.input[1])
+    rotary = nodes.get("/decoder/Mul")
+    inv_freq = None if rotary is None else constant_value(rotary.input[1])
     if inv_freq is None or inv_freq.ndim != 1:
         raise FuseError(f"{path}: cannot find the rotary inverse frequencies (the constant of /decoder/Mul)")
     inputs = {v.name: v for v in graph.input}
