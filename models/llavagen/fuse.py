@@ -59,6 +59,8 @@ def read_decoder(path, num_layers):
 
     def weight(node_name):
         node = nodes.get(node_name)
+        if node is None and f"{node_name}_Q" in nodes:  # models/quantize.py renames the MatMuls it rewrites
+            raise FuseError(f"{path}: '{node_name}' was quantised to MatMulNBits; fuse the float32 export, then quantise")
         if node is None:
             raise FuseError(f"{path}: no node '{node_name}'; this is not a decoder written by llavagen's exporter "
                             "(models/generate.py, models/export_llava.py)")
