@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Exports a Hugging Face LLaVA checkpoint (LlavaForConditionalGeneration) to the model folder
-of spec/model-folder.md, and checks the result.
+of docs/spec/model-folder.md, and checks the result.
 
     pip install -r models/requirements.txt
     python models/export_llava.py --model bczhou/tiny-llava-v1-hf --out models/generated/tiny-llava-v1
@@ -439,7 +439,7 @@ def verify_onnx(out, cfg, cases, pixels, model, ptok, fp16):
 
 
 def tokenizer_check(out, cfg, tok_bytes, hf_encode):
-    """tokenizer_check.json: the HF tokenizer's ids, split at <image> as spec/model-folder.md says."""
+    """tokenizer_check.json: the HF tokenizer's ids, split at <image> as docs/spec/model-folder.md says."""
     ptok = ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id)
     before, after = cfg.prompt_template.split("<image>")
     prompts = []

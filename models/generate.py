@@ -10,7 +10,7 @@ Presets: tiny-336-gqa, tiny-noproj-mha (the committed fixtures' shapes) and tiny
 (TinyLLaVA v1's exact shapes). --set overrides any field of the configuration
 (llavagen/config.py), e.g. vision.image_size=224, text.num_kv_heads=8, projector=false.
 The output folder (default models/generated/<name>[-fp16]/, which git ignores) is a model folder
-(spec/model-folder.md) with references/ beside the graphs. Unless --no-verify, it then runs
+(docs/spec/model-folder.md) with references/ beside the graphs. Unless --no-verify, it then runs
 `dotnet run -c Release --project models/GraphCheck -- <folder>`.
 """
 import argparse

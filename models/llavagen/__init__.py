@@ -5,7 +5,7 @@ Modules:
   arch        the PyTorch modules: CLIP ViT, projector, Llama decoder
   tokenizer   a Llama-style SentencePiece model trained here, and the prompt template split
   imageproc   the reference CLIP image processing, with PIL
-  attanchor   the regrouping rule of spec/attanchor.md, in plain Python
+  attanchor   the regrouping rule of docs/spec/attanchor.md, in plain Python
   export      the four ONNX graphs, attanchor.json, graph checks for ONNX Runtime
   npyio       deterministic .npy.gz files
 """

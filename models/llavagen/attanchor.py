@@ -1,4 +1,4 @@
-"""The AttAnchor regrouping rule of spec/attanchor.md, in plain NumPy (no PyTorch needed).
+"""The AttAnchor regrouping rule of docs/spec/attanchor.md, in plain NumPy (no PyTorch needed).
 
 Similarities are computed in float64 from the given rows and clamped to [-1, 1]; a row whose
 norm is 0 or whose values are not all finite never anchors and is never matched; ties go to

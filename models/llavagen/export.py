@@ -1,4 +1,4 @@
-"""Exports a Llava module to the model folder of spec/model-folder.md.
+"""Exports a Llava module to the model folder of docs/spec/model-folder.md.
 
 Graphs (opset 17, one ONNX Runtime session per role):
   vision_encoder.onnx        pixel_values f32 [B, 3, H, W]        -> image_features [B, M, Dv]

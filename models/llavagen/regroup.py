@@ -1,6 +1,6 @@
 """AttAnchor's regrouping in PyTorch, for training on regrouped sequences.
 
-The same rule as spec/attanchor.md, `llavagen/attanchor.py` (NumPy, float64) and the .NET core
+The same rule as docs/spec/attanchor.md, `llavagen/attanchor.py` (NumPy, float64) and the .NET core
 (src/AttAnchor): cosine similarity between each candidate text row and each image row; a row
 whose norm is 0 or whose values are not all finite never anchors and is never matched; the best
 match is the lowest index among equal maxima; a copy is inserted when the best similarity is

@@ -157,7 +157,7 @@ class Example:
 
 
 class Encoder:
-    """Prompt ids as spec/model-folder.md builds them, and the answer's ids after it."""
+    """Prompt ids as docs/spec/model-folder.md builds them, and the answer's ids after it."""
 
     def __init__(self, ptok, eos_id):
         self.ptok, self.eos_id = ptok, eos_id

@@ -70,7 +70,7 @@ def train(vocab_size, seed=0):
 
 
 class PromptTokenizer:
-    """Builds a prompt's token ids as spec/model-folder.md says.
+    """Builds a prompt's token ids as docs/spec/model-folder.md says.
 
     The template is split at <image>: the text before it is encoded with BOS, the text after it
     (with {question} filled in) on its own, without BOS, with the tokenizer's own normalisation

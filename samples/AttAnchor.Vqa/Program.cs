@@ -1,6 +1,6 @@
 using AttAnchor.Vqa;
 
-// The single-image VQA console: see README.md beside this file and ../shared/spec/vqa-cli.md.
+// The single-image VQA console: see README.md beside this file and docs/spec/vqa-cli.md.
 using var cancel = new CancellationTokenSource();
 Console.CancelKeyPress += (_, e) =>
 {

@@ -10,7 +10,7 @@ namespace AttAnchor.Vqa;
 /// <summary>Writes an answer as the spec's JSON object or as the human-readable report.</summary>
 internal sealed class Report(VisionLanguageModel model, string modelFolder, string question, string? note, TimeSpan open, TimeSpan load)
 {
-    /// <summary>The JSON object of ../shared/spec/vqa-cli.md, with a few more fields after the spec's (and <c>anchor_map</c> when <paramref name="anchorMap"/> was written).</summary>
+    /// <summary>The JSON object of docs/spec/vqa-cli.md, with a few more fields after the spec's (and <c>anchor_map</c> when <paramref name="anchorMap"/> was written).</summary>
     public void WriteJson(TextWriter stdout, VqaResult result, string? anchorMap = null)
     {
         using var buffer = new MemoryStream();

@@ -7,7 +7,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace AttAnchor.Vqa;
 
 /// <summary>
-/// The console's command line and run: parses the options of ../shared/spec/vqa-cli.md, opens the model,
+/// The console's command line and run: parses the options of docs/spec/vqa-cli.md, opens the model,
 /// answers, and writes either the human-readable report or one JSON object; the <c>eval</c> subcommand
 /// (<see cref="EvalCommand"/>) evaluates models on POPE-format question files. Every error is one line on
 /// stderr with a non-zero exit code, and nothing on stdout.

@@ -9,7 +9,7 @@ namespace AttAnchor;
 /// applied by <see cref="Materialize{T}"/> and <see cref="WritePositionIds"/>.
 /// </summary>
 /// <remarks>
-/// <para>The rule (<c>spec/attanchor.md</c>), for the sequence <c>[prefix] [image I₀…I_{M−1}] [text]</c>,
+/// <para>The rule (<c>docs/spec/attanchor.md</c>), for the sequence <c>[prefix] [image I₀…I_{M−1}] [text]</c>,
 /// with candidates T₀…T_{N−1} among the text rows and <c>sim</c> as in <see cref="CrossModalSimilarity"/>:</para>
 /// <list type="bullet">
 /// <item><b>Text-into-image</b> (default): for each candidate n, <c>m* = argmax_m sim(n, m)</c>, ties to the

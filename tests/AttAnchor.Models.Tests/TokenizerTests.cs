@@ -4,7 +4,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// Microsoft.ML.Tokenizers' LlamaTokenizer on each fixture's tokenizer.model gives SentencePiece's ids
-/// for the prompt split of <c>shared/spec/model-folder.md</c>: prefix = BOS + encode(text before
+/// for the prompt split of <c>docs/spec/model-folder.md</c>: prefix = BOS + encode(text before
 /// &lt;image&gt;), text = encode(text after &lt;image&gt; with the question filled in), no BOS.
 /// </summary>
 public class TokenizerTests

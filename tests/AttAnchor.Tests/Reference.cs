@@ -1,7 +1,7 @@
 namespace AttAnchor.Tests;
 
 /// <summary>
-/// A naive double-precision implementation of spec/attanchor.md, written independently of the
+/// A naive double-precision implementation of docs/spec/attanchor.md, written independently of the
 /// library's kernel: one cosine per pair, every sum in double.
 /// </summary>
 internal static class Reference

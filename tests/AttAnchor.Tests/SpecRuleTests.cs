@@ -2,7 +2,7 @@ using static AttAnchor.Tests.Embeddings;
 
 namespace AttAnchor.Tests;
 
-/// <summary>One test per rule of spec/attanchor.md, on small hand-made embeddings.</summary>
+/// <summary>One test per rule of docs/spec/attanchor.md, on small hand-made embeddings.</summary>
 public class SpecRuleTests
 {
     private static readonly AttAnchorOptions TextIntoImage = AttAnchorOptions.Default;
