@@ -393,7 +393,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
             {
                 Anchor a = plan.Anchors[i];
                 int id = _prompt.TextIds[a.TextPosition];
-                result[i] = new AnchorInfo(a.Direction, a.TextIndex, a.TextPosition, id, _model.Prompts.PieceOf(id), a.ImageIndex, a.ImageIndex / side, a.ImageIndex % side, a.Similarity);
+                result[i] = new AnchorInfo(a.Direction, a.TextIndex, a.TextPosition, id, _model.Prompts.GetPiece(id), a.ImageIndex, a.ImageIndex / side, a.ImageIndex % side, a.Similarity);
             }
 
             return result;

@@ -80,6 +80,17 @@ public sealed record ModelConfig
     /// <summary><c>prompt_template</c>: holds <c>&lt;image&gt;</c> and <c>{question}</c> exactly once each.</summary>
     public required string PromptTemplate { get; init; }
 
+    /// <summary>
+    /// <c>tokenizer_legacy</c>: how the checkpoint's tokenizer encodes the text after <c>&lt;image&gt;</c> (an added token).
+    /// <see langword="true"/> (the default when absent): as a text of its own, with SentencePiece's dummy prefix <c>▁</c>, as
+    /// Hugging Face's Llama tokenizer with <c>legacy: true</c> and LLaVA's training code do; <see langword="false"/>: without
+    /// it, as Hugging Face's <c>legacy: false</c> does.
+    /// </summary>
+    public bool TokenizerLegacy { get; init; } = true;
+
+    /// <summary><c>image_token_index</c>: the id of the <c>&lt;image&gt;</c> token in Hugging Face's prompt ids; <see langword="null"/> when absent (then the first id after the tokenizer's pieces).</summary>
+    public int? ImageTokenIndex { get; init; }
+
     /// <summary><c>attanchor</c>: the threshold and direction the model was tuned with (the defaults a caller can override).</summary>
     public required AttAnchorOptions Anchoring { get; init; }
 
@@ -173,6 +184,8 @@ public sealed record ModelConfig
                 EosTokenId = eos,
                 MaxPositionEmbeddings = Positive("max_position_embeddings"),
                 PromptTemplate = template,
+                TokenizerLegacy = OptionalBool("tokenizer_legacy") ?? true,
+                ImageTokenIndex = OptionalNonNegative("image_token_index"),
                 Anchoring = Anchoring(),
             };
         }
@@ -227,6 +240,21 @@ public sealed record ModelConfig
                 : throw Error($"'{name}' must be a positive integer; it is {value.GetRawText()}");
         }
 
+        private bool? OptionalBool(string name) => !root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null
+            ? null
+            : value.ValueKind switch
+            {
+                JsonValueKind.True => true,
+                JsonValueKind.False => false,
+                _ => throw Error($"'{name}' must be true or false; it is {value.GetRawText()}"),
+            };
+
+        private int? OptionalNonNegative(string name) => !root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null
+            ? null
+            : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) && n >= 0
+                ? n
+                : throw Error($"'{name}' must be a token id (0 or more); it is {value.GetRawText()}");
+
         private int Token(string name, int vocab)
         {
             JsonElement value = Field(name);
@@ -269,7 +297,7 @@ public sealed record ModelConfig
 
         private static string Quote(string? text) => $"\"{JsonEncodedText.Encode(text ?? string.Empty)}\"";
 
-    private static int Count(string text, string part)
+        private static int Count(string text, string part)
         {
             int count = 0;
             for (int i = text.IndexOf(part, StringComparison.Ordinal); i >= 0; i = text.IndexOf(part, i + part.Length, StringComparison.Ordinal))

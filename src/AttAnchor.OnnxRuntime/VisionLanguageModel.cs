@@ -44,7 +44,7 @@ public sealed class VisionLanguageModel : IDisposable
     private readonly UseCount _uses = new();   // the owner's reference and one per answer or image encoding in flight
     private long _imageEncodings;
 
-    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptBuilder prompts, DeviceInfo device, ILogger logger)
+    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptTokenizer prompts, DeviceInfo device, ILogger logger)
     {
         Folder = folder;
         Logger = logger;
@@ -76,7 +76,7 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>Whether the folder has a projector graph.</summary>
     public bool HasProjector => _graphs.Projector is not null;
 
-    internal PromptBuilder Prompts { get; }
+    internal PromptTokenizer Prompts { get; }
 
     internal ILogger Logger { get; }
 
@@ -104,9 +104,9 @@ public sealed class VisionLanguageModel : IDisposable
         long start = Stopwatch.GetTimestamp();
         ModelConfig config = ModelConfig.Load(folder);
         Log.ConfigRead(logger, Path.Combine(folder, ModelConfig.FileName), config.Describe(), config.PromptTemplate.ReplaceLineEndings("\\n"), Log.Describe(config.Anchoring));
-        PromptBuilder prompts = PromptBuilder.Open(folder, config);
-        Log.TokenizerChecked(logger, Path.Combine(folder, PromptBuilder.FileName), prompts.Tokenizer.Vocabulary.Count, config.VocabSize, config.BosTokenId, config.EosTokenId,
-            File.Exists(Path.Combine(folder, PromptBuilder.CheckFileName)) ? "agrees" : "absent, not checked");
+        PromptTokenizer prompts = PromptTokenizer.Open(folder, config, verify: true);
+        Log.TokenizerChecked(logger, Path.Combine(folder, PromptTokenizer.FileName), prompts.PieceCount, config.VocabSize, config.BosTokenId, config.EosTokenId,
+            File.Exists(Path.Combine(folder, PromptTokenizer.CheckFileName)) ? "agrees" : "absent, not checked");
         var (graphs, device) = OpenGraphs(folder, config, options, logger);
         Log.GraphsChecked(logger, graphs.Describe());
         Log.Opened(logger, folder, Stopwatch.GetElapsedTime(start).TotalMilliseconds, config.Describe(), device.Name);
@@ -237,18 +237,7 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>Checks a question and the options against the template and the context; the prompt, split at <c>&lt;image&gt;</c>.</summary>
     internal Prompt BuildPrompt(string question, GenerationOptions options)
     {
-        ArgumentNullException.ThrowIfNull(question);
-        if (string.IsNullOrWhiteSpace(question))
-        {
-            throw new ArgumentException("The question is empty; ask something about the image.", nameof(question));
-        }
-
-        if (question.Contains(ModelConfig.ImagePlaceholder, StringComparison.Ordinal))
-        {
-            throw new ArgumentException($"The question contains {ModelConfig.ImagePlaceholder}, the template's image placeholder; the image goes in once, where the template puts it. Remove it from the question.", nameof(question));
-        }
-
-        Prompt prompt = Prompts.Build(question);
+        Prompt prompt = Prompts.Build(PromptTokenizer.CheckQuestion(question));
         int baseline = prompt.TokenCount + Config.NumImageTokens;
         CheckContext(baseline, 0, options.MaxNewTokens, prompt);
         return prompt;

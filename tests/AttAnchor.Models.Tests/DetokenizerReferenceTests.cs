@@ -71,7 +71,7 @@ public class DetokenizerReferenceTests
         FixtureModel model = Fixtures.Get(fixture);
         GenerationReference generation = model.References.Generations[index];
         string expected = ReferenceTexts(fixture)[index]!;
-        var detokenizer = new StreamingDetokenizer(model.Tokenizer);
+        var detokenizer = new StreamingDetokenizer(model.Tokenizer.Model);
 
         Assert.Equal(expected, Stream(detokenizer, generation.Tokens, expected));
     }
@@ -86,7 +86,7 @@ public class DetokenizerReferenceTests
         int image = template.IndexOf("<image>", StringComparison.Ordinal);
         string before = template[..image];
         string after = template[(image + "<image>".Length)..].Replace("{question}", question, StringComparison.Ordinal);
-        var detokenizer = new StreamingDetokenizer(model.Tokenizer);
+        var detokenizer = new StreamingDetokenizer(model.Tokenizer.Model);
 
         // The prefix starts with BOS, which decodes to nothing; the text part has its own dummy prefix.
         Assert.Equal(before, Stream(detokenizer, reference.PrefixIds, before));

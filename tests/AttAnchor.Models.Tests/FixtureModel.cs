@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using AttAnchor.GraphCheck;
 using AttAnchor.OnnxRuntime;
-using Microsoft.ML.Tokenizers;
 
 namespace AttAnchor.Models.Tests;
 
@@ -13,7 +12,7 @@ public sealed class FixtureModel
 {
     private readonly Lazy<ReferenceDocument> _references;
     private readonly Lazy<GraphCheckSuite> _checks;
-    private readonly Lazy<LlamaTokenizer> _tokenizer;
+    private readonly Lazy<SentencePieceBpe> _tokenizer;
 
     /// <summary>Opens the folder's settings; graphs and references are opened on first use.</summary>
     public FixtureModel(string name, string folder)
@@ -24,10 +23,10 @@ public sealed class FixtureModel
         Settings = ModelConfig.Load(folder);
         _references = new Lazy<ReferenceDocument>(() => ReferenceDocument.Load(Path.Combine(ReferencesFolder, "references.json")));
         _checks = new Lazy<GraphCheckSuite>(() => GraphCheckSuite.Load(Folder, Sessions));
-        _tokenizer = new Lazy<LlamaTokenizer>(() =>
+        _tokenizer = new Lazy<SentencePieceBpe>(() =>
         {
-            using var stream = File.OpenRead(Path.Combine(Folder, "tokenizer.model"));
-            return LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
+            string path = Path.Combine(Folder, "tokenizer.model");
+            return SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
         });
     }
 
@@ -52,8 +51,8 @@ public sealed class FixtureModel
     /// <summary><c>references/checks.json</c>, run on <see cref="Sessions"/>.</summary>
     public GraphCheckSuite Checks => _checks.Value;
 
-    /// <summary>The folder's <c>tokenizer.model</c>, without BOS or EOS added.</summary>
-    public LlamaTokenizer Tokenizer => _tokenizer.Value;
+    /// <summary>The folder's <c>tokenizer.model</c> (the library's SentencePiece encoder; the tests hold it to Python sentencepiece's ids).</summary>
+    internal SentencePieceBpe Tokenizer => _tokenizer.Value;
 
     /// <summary>The session for a graph file of the folder.</summary>
     public GraphSession Graph(string fileName) => Sessions.Get(Path.Combine(Folder, fileName));

@@ -205,7 +205,7 @@ public class GenerationTests(ITestOutputHelper output)
         Assert.True(at >= 3 && at >= firstPiece.Length, $"the stop string should come after the first piece \"{Escape(firstPiece)}\" (it is at {at})");
 
         // The token that completes the earliest stop string: the first prefix of the reference tokens whose streamed text contains one.
-        var detokenizer = new StreamingDetokenizer(Fixtures.Get(fixture).Tokenizer);
+        var detokenizer = new StreamingDetokenizer(Fixtures.Get(fixture).Tokenizer.Model);
         var soFar = new StringBuilder();
         int completing = 0;
         while (!stopStrings.Any(s => soFar.ToString().Contains(s, StringComparison.Ordinal)))
@@ -859,7 +859,7 @@ public class GenerationTests(ITestOutputHelper output)
     /// <summary>The streamed text of token ids, by the fixture's tokenizer.</summary>
     private static string Decode(string fixture, IEnumerable<int> ids)
     {
-        var detokenizer = new StreamingDetokenizer(Fixtures.Get(fixture).Tokenizer);
+        var detokenizer = new StreamingDetokenizer(Fixtures.Get(fixture).Tokenizer.Model);
         var text = new StringBuilder();
         foreach (int id in ids)
         {

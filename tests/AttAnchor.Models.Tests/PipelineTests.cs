@@ -84,7 +84,7 @@ public class PipelineTests(ITestOutputHelper output)
         Assert.Equal(reference.PrefixIds, prompt.PrefixIds);
         Assert.Equal(reference.TextIds, prompt.TextIds);
         Assert.Equal(reference.QuestionRange, [prompt.Question.Start.Value, prompt.Question.End.Value]);
-        Assert.Equal(reference.TextPieces, prompt.TextIds.Select(Pipelines.Get(fixture).Prompts.PieceOf));
+        Assert.Equal(reference.TextPieces, prompt.TextIds.Select(Pipelines.Get(fixture).Prompts.GetPiece));
     }
 
     [Theory]

@@ -1,11 +1,12 @@
-using Microsoft.ML.Tokenizers;
+using AttAnchor.OnnxRuntime;
 
 namespace AttAnchor.Models.Tests;
 
 /// <summary>
-/// Microsoft.ML.Tokenizers' LlamaTokenizer on each fixture's tokenizer.model gives SentencePiece's ids
-/// for the prompt split of <c>docs/spec/model-folder.md</c>: prefix = BOS + encode(text before
-/// &lt;image&gt;), text = encode(text after &lt;image&gt; with the question filled in), no BOS.
+/// The library's prompt tokenizer on each fixture's tokenizer.model gives Python sentencepiece's ids for the prompt
+/// split of <c>docs/spec/model-folder.md</c>: prefix = BOS + encode(text before &lt;image&gt;), text = encode(text
+/// after &lt;image&gt; with the question filled in), no BOS; and <see cref="PromptTokenizer.Tokenize"/> joins them
+/// around the image token as Hugging Face's processor does.
 /// </summary>
 public class TokenizerTests
 {
@@ -32,18 +33,6 @@ public class TokenizerTests
     public static IEnumerable<string> FixturesWithReferences() =>
         Fixtures.Names.Where(n => File.Exists(Path.Combine(Fixtures.FixturesFolder, n, "references", "references.json")));
 
-    /// <summary>Splits the template at &lt;image&gt; and encodes both sides as the spec says.</summary>
-    public static (int[] Prefix, int[] Text) EncodePrompt(Tokenizer tokenizer, string template, int bos, string question)
-    {
-        int image = template.IndexOf("<image>", StringComparison.Ordinal);
-        string before = template[..image];
-        string after = template[(image + "<image>".Length)..].Replace("{question}", question, StringComparison.Ordinal);
-        return ([bos, .. Encode(tokenizer, before)], [.. Encode(tokenizer, after)]);
-    }
-
-    /// <summary>SentencePiece encodes the empty string to no tokens (no dummy prefix alone).</summary>
-    private static IReadOnlyList<int> Encode(Tokenizer tokenizer, string text) => text.Length == 0 ? [] : tokenizer.EncodeToIds(text);
-
     [Theory]
     [MemberData(nameof(Prompts))]
     public void Prompt_ids_equal_SentencePieces(string fixture, int index, string question)
@@ -51,11 +40,21 @@ public class TokenizerTests
         FixtureModel model = Fixtures.Get(fixture);
         PromptReference reference = model.References.Prompts[index];
         Assert.Equal(question, reference.Question);
+        PromptTokenizer tokenizer = PromptTokenizer.Open(model.Folder);
 
-        var (prefix, text) = EncodePrompt(model.Tokenizer, model.Settings.PromptTemplate, model.Settings.BosTokenId, question);
+        Prompt prompt = tokenizer.Build(question);
 
-        Assert.Equal(reference.PrefixIds, prefix);
-        Assert.Equal(reference.TextIds, text);
+        Assert.Equal(reference.PrefixIds, prompt.PrefixIds);
+        Assert.Equal(reference.TextIds, prompt.TextIds);
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            Assert.Throws<ArgumentException>(() => tokenizer.Tokenize(question)); // the references hold the empty question for the split alone
+            return;
+        }
+
+        PromptTokens tokens = tokenizer.Tokenize(question);
+        Assert.Equal([.. reference.PrefixIds, tokenizer.ImageTokenId, .. reference.TextIds], tokens.InputIds);
+        Assert.Equal(reference.PrefixIds.Count, tokens.ImageTokenPosition);
     }
 
     [Theory]
@@ -64,17 +63,21 @@ public class TokenizerTests
     {
         FixtureModel model = Fixtures.Get(fixture);
         PromptReference reference = model.References.Prompts[index];
-        var pieces = model.Tokenizer.Vocabulary.ToDictionary(p => p.Value, p => p.Key);
+        PromptTokenizer tokenizer = PromptTokenizer.Open(model.Folder);
 
-        // The question's tokens: those of the text after <image> up to and through the question,
-        // less those of the text before it (as the reference tokenizer counts them).
-        string after = model.Settings.PromptTemplate[(model.Settings.PromptTemplate.IndexOf("<image>", StringComparison.Ordinal) + "<image>".Length)..];
-        string head = after[..after.IndexOf("{question}", StringComparison.Ordinal)];
-        int start = Encode(model.Tokenizer, head).Count;
-        int end = Encode(model.Tokenizer, head + question).Count;
+        Prompt prompt = tokenizer.Build(question);
 
-        Assert.Equal(reference.TextPieces, reference.TextIds.Select(id => pieces[id]));
-        Assert.Equal(reference.QuestionRange, [start, end]);
+        Assert.Equal(reference.TextPieces, prompt.TextIds.Select(tokenizer.GetPiece));
+        Assert.Equal(reference.QuestionRange, [prompt.Question.Start.Value, prompt.Question.End.Value]);
+        if (string.IsNullOrWhiteSpace(question))
+        {
+            return;
+        }
+
+        PromptTokens tokens = tokenizer.Tokenize(question);
+        int offset = reference.PrefixIds.Count + 1;
+        Assert.Equal(reference.QuestionRange, [tokens.Question.Start.Value - offset, tokens.Question.End.Value - offset]);
+        Assert.Equal("<image>", tokenizer.GetPiece(tokens.InputIds[tokens.ImageTokenPosition]));
     }
 
     [Fact]

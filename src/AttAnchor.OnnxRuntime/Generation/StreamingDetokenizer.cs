@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text;
-using Microsoft.ML.Tokenizers;
 
 namespace AttAnchor.OnnxRuntime;
 
@@ -71,11 +70,11 @@ internal sealed class StreamingDetokenizer
     private bool _outputEmpty;
 
     /// <summary>Builds the id → text table of the tokenizer's vocabulary and a decoder over it.</summary>
-    /// <param name="tokenizer">A SentencePiece tokenizer opened from a Llama-style <c>tokenizer.model</c>.</param>
-    /// <param name="extraControlIds">Ids that decode to nothing besides BOS and EOS (e.g. a pad piece of type CONTROL), or <see langword="null"/>.</param>
+    /// <param name="model">A Llama-style <c>tokenizer.model</c>.</param>
+    /// <param name="extraControlIds">Ids that decode to nothing besides the model's control pieces, or <see langword="null"/>.</param>
     /// <exception cref="NotSupportedException">The model treats whitespace as a suffix, which Llama-family models never do.</exception>
-    public StreamingDetokenizer(LlamaTokenizer tokenizer, IEnumerable<int>? extraControlIds = null)
-        : this(new DetokenizerTable(tokenizer, extraControlIds))
+    public StreamingDetokenizer(SentencePieceModel model, IEnumerable<int>? extraControlIds = null)
+        : this(new DetokenizerTable(model, extraControlIds))
     {
     }
 
@@ -317,58 +316,54 @@ internal sealed class DetokenizerTable
 {
     private const char SpaceSymbol = '\u2581';
 
-    /// <summary>Walks the tokenizer's vocabulary once.</summary>
-    /// <param name="tokenizer">A SentencePiece tokenizer opened from a Llama-style <c>tokenizer.model</c>.</param>
-    /// <param name="extraControlIds">Ids that decode to nothing besides BOS and EOS, or <see langword="null"/>.</param>
+    /// <summary>Walks the tokenizer's pieces once.</summary>
+    /// <param name="model">A Llama-style <c>tokenizer.model</c>.</param>
+    /// <param name="extraControlIds">Ids that decode to nothing besides the model's control pieces, or <see langword="null"/>.</param>
     /// <exception cref="NotSupportedException">The model treats whitespace as a suffix, which Llama-family models never do.</exception>
-    public DetokenizerTable(LlamaTokenizer tokenizer, IEnumerable<int>? extraControlIds = null)
+    public DetokenizerTable(SentencePieceModel model, IEnumerable<int>? extraControlIds = null)
     {
-        ArgumentNullException.ThrowIfNull(tokenizer);
-        if (tokenizer.TreatWhitespaceAsSuffix)
+        ArgumentNullException.ThrowIfNull(model);
+        if (model.TreatWhitespaceAsSuffix)
         {
             throw new NotSupportedException("The tokenizer treats whitespace as a suffix (treat_whitespace_as_suffix); only the prefix convention of Llama-family models is supported.");
         }
 
-        int size = 0;
-        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
-        {
-            size = Math.Max(size, entry.Value + 1);
-        }
-
+        int size = model.Count;
         Kinds = new PieceKind[size];
         Surfaces = new string[size];
         BosSurfaces = new string?[size];
         ByteValues = new byte[size];
-        Array.Fill(Kinds, PieceKind.Control);
-        Array.Fill(Surfaces, string.Empty);
-
-        foreach (KeyValuePair<string, int> entry in tokenizer.Vocabulary)
+        for (int id = 0; id < size; id++)
         {
-            int id = entry.Value;
-            string piece = entry.Key;
-            if (id < 0)
+            string piece = model.Pieces[id];
+            switch (model.Types[id])
             {
-                continue;
-            }
+                case PieceType.Byte when SentencePieceBpe.TryParseBytePiece(piece, out byte value):
+                    Kinds[id] = PieceKind.Byte;
+                    ByteValues[id] = value;
+                    break;
+                case PieceType.Control or PieceType.Byte:
+                    Kinds[id] = PieceKind.Control;
+                    Surfaces[id] = string.Empty;
+                    break;
+                case PieceType.Unknown:
+                    Kinds[id] = PieceKind.Unknown;
+                    Surfaces[id] = model.UnknownSurface;
+                    break;
+                default:
+                    Kinds[id] = PieceKind.Normal;
+                    Surfaces[id] = piece.Replace(SpaceSymbol, ' ');
+                    if (piece.Length > 0 && piece[0] == SpaceSymbol)
+                    {
+                        BosSurfaces[id] = piece[1..].Replace(SpaceSymbol, ' ');
+                    }
 
-            if (tokenizer.ByteFallback && TryParseBytePiece(piece, out byte value))
-            {
-                Kinds[id] = PieceKind.Byte;
-                ByteValues[id] = value;
-            }
-            else
-            {
-                Kinds[id] = PieceKind.Normal;
-                Surfaces[id] = piece.Replace(SpaceSymbol, ' ');
-                if (piece.Length > 0 && piece[0] == SpaceSymbol)
-                {
-                    BosSurfaces[id] = piece[1..].Replace(SpaceSymbol, ' ');
-                }
+                    break;
             }
         }
 
-        SetKind(tokenizer.BeginningOfSentenceId, PieceKind.Control, string.Empty);
-        SetKind(tokenizer.EndOfSentenceId, PieceKind.Control, string.Empty);
+        SetKind(model.BosId, PieceKind.Control, string.Empty);
+        SetKind(model.EosId, PieceKind.Control, string.Empty);
         if (extraControlIds is not null)
         {
             foreach (int id in extraControlIds)
@@ -377,10 +372,8 @@ internal sealed class DetokenizerTable
             }
         }
 
-        SetKind(tokenizer.UnknownId, PieceKind.Unknown, StreamingDetokenizer.UnknownSurface);
-
-        RemoveExtraWhitespaces = tokenizer.Normalizer is SentencePieceNormalizer { RemoveExtraWhiteSpaces: true };
-        StripLeadingSpace = tokenizer.AddDummyPrefix || RemoveExtraWhitespaces;
+        RemoveExtraWhitespaces = model.RemoveExtraWhitespaces;
+        StripLeadingSpace = model.AddDummyPrefix || RemoveExtraWhitespaces;
     }
 
     /// <summary>Each id's kind; ids the vocabulary does not name are <see cref="PieceKind.Control"/>.</summary>
@@ -410,18 +403,4 @@ internal sealed class DetokenizerTable
             BosSurfaces[id] = null;
         }
     }
-
-    /// <summary>Parses SentencePiece's byte piece spelling <c>&lt;0xNN&gt;</c> (two upper-case hex digits).</summary>
-    private static bool TryParseBytePiece(string piece, out byte value)
-    {
-        value = 0;
-        return piece.Length == 6
-            && piece.StartsWith("<0x", StringComparison.Ordinal)
-            && piece[5] == '>'
-            && IsUpperHex(piece[3])
-            && IsUpperHex(piece[4])
-            && byte.TryParse(piece.AsSpan(3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out value);
-    }
-
-    private static bool IsUpperHex(char c) => char.IsAsciiDigit(c) || (c >= 'A' && c <= 'F');
 }

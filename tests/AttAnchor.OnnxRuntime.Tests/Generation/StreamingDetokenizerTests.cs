@@ -132,7 +132,7 @@ public class StreamingDetokenizerTests
     {
         var detokenizer = new StreamingDetokenizer(FixtureTokenizer.Instance);
 
-        Assert.Equal(FixtureTokenizer.Instance.Vocabulary.Count, detokenizer.VocabularySize);
+        Assert.Equal(FixtureTokenizer.Instance.Count, detokenizer.VocabularySize);
         Assert.Equal(512, detokenizer.VocabularySize);
     }
 
@@ -140,8 +140,9 @@ public class StreamingDetokenizerTests
     public void Every_piece_alone_decodes_as_SentencePiece_spells_it()
     {
         var detokenizer = new StreamingDetokenizer(FixtureTokenizer.Instance);
-        foreach ((string piece, int id) in FixtureTokenizer.Instance.Vocabulary)
+        for (int id = 0; id < FixtureTokenizer.Instance.Count; id++)
         {
+            string piece = FixtureTokenizer.Instance.Pieces[id];
             // After "▁a" the dummy prefix is spent, so a normal piece reads as itself with ▁ → space.
             _ = detokenizer.Append(A);
             string text = detokenizer.Append(id) + detokenizer.Flush();
