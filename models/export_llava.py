@@ -22,9 +22,12 @@ module is exported with llavagen.export. Checks, each failing the run above its 
   2. ONNX vs PyTorch (when onnxruntime is installed): every graph on the inputs of
      references/checks.json, and greedy decoding through the four graphs.
 It always writes references/checks.json (+ tensors) for `dotnet run --project models/GraphCheck`
-and tokenizer_check.json (the HF tokenizer's ids for a few prompts, split as the spec says).
+and tokenizer_check.json (whole prompts as the checkpoint's HF tokenizer gives them, <image> as
+its added token). attanchor.json records the tokenizer's convention after <image> ("legacy" in
+tokenizer_config.json, as tokenizer_legacy) and config.json's image_token_index.
 """
 import argparse
+import dataclasses
 import gc
 import glob
 import json
@@ -158,9 +161,22 @@ def build_config(hf, pp, name, template, threshold):
     mean, std, mode = _image_settings(pp, v.image_size)
     if template.count("<image>") != 1 or template.count("{question}") != 1:
         raise ExportError("--prompt-template must hold <image> and {question} exactly once")
+    image_token = _get(hf, "image_token_index", _get(hf, "image_token_id"))
     return lconfig.ModelConfig(name=name, vision=vision, text=text, projector=True, image_mean=mean, image_std=std,
                                resize_mode=mode, prompt_template=template, bos_token_id=bos,
-                               eos_token_id=eos[0] if isinstance(eos, list) else eos, threshold=threshold)
+                               eos_token_id=eos[0] if isinstance(eos, list) else eos, threshold=threshold,
+                               image_token_index=image_token)
+
+
+def tokenizer_legacy(tok_config):
+    """The checkpoint tokenizer's convention after an added token: tokenizer_config.json's "legacy"
+    (absent: true, as Hugging Face's Llama tokenizer then behaves)."""
+    legacy = tok_config.get("legacy", True)
+    if legacy is None:
+        legacy = True
+    if not isinstance(legacy, bool):
+        raise ExportError(f"tokenizer_config.json: \"legacy\" is {legacy!r}; expected true or false")
+    return legacy
 
 
 # --- weights -------------------------------------------------------------------------------
@@ -242,7 +258,7 @@ def resolve_checkpoint(model, revision):
 
 
 def load_checkpoint(folder):
-    """(HF model in float32, image processor config dict, tokenizer.model bytes)."""
+    """(HF model in float32, image processor config dict, tokenizer.model bytes, tokenizer_config dict)."""
     tf = _transformers()
     spm_path = os.path.join(folder, "tokenizer.model")
     if not os.path.isfile(spm_path):
@@ -258,8 +274,10 @@ def load_checkpoint(folder):
     version = tuple(int(x) for x in re.findall(r"\d+", tf.__version__)[:2])
     dtype_kw = "dtype" if version >= (4, 56) else "torch_dtype"
     hf = tf.LlavaForConditionalGeneration.from_pretrained(folder, **{dtype_kw: torch.float32}).eval()
+    tok_path = os.path.join(folder, "tokenizer_config.json")
+    tok_config = _read_json(tok_path) if os.path.isfile(tok_path) else {}
     with open(spm_path, "rb") as f:
-        return hf, pp, f.read()
+        return hf, pp, f.read(), tok_config
 
 
 def write_random_small(folder):
@@ -271,7 +289,8 @@ def write_random_small(folder):
     text = dict(model_type="llama", hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2,
                 intermediate_size=128, vocab_size=512, max_position_embeddings=1024, tie_word_embeddings=False)
     cfg = tf.LlavaConfig(vision_config=vision, text_config=text, vision_feature_layer=-2, projector_hidden_act="gelu",
-                         vision_feature_select_strategy="default", tie_word_embeddings=False)
+                         vision_feature_select_strategy="default", tie_word_embeddings=False,
+                         image_token_index=512)   # <image>: the first id after the fixture tokenizer's 512 pieces
     torch.manual_seed(0)
     hf = tf.LlavaForConditionalGeneration(cfg).eval()
     gen = torch.Generator().manual_seed(1)
@@ -283,7 +302,8 @@ def write_random_small(folder):
             open(os.path.join(folder, "tokenizer.model"), "wb") as dst:
         dst.write(src.read())
     files = {"tokenizer_config.json": {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>",
-                                       "unk_token": "<unk>", "add_bos_token": True, "add_eos_token": False},
+                                       "unk_token": "<unk>", "add_bos_token": True, "add_eos_token": False,
+                                       "legacy": True},
              "preprocessor_config.json": dict(TINY_PP, image_processor_type="CLIPImageProcessor")}
     for name, content in files.items():
         with open(os.path.join(folder, name), "w", encoding="utf-8") as f:
@@ -438,20 +458,31 @@ def verify_onnx(out, cfg, cases, pixels, model, ptok, fp16):
         raise CheckFailed("ONNX outputs differ from PyTorch's: see above")
 
 
-def tokenizer_check(out, cfg, tok_bytes, hf_encode):
-    """tokenizer_check.json: the HF tokenizer's ids, split at <image> as docs/spec/model-folder.md says."""
-    ptok = ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id)
-    before, after = cfg.prompt_template.split("<image>")
+def image_token_id(cfg, tok_bytes):
+    """The id of <image> in prompt ids: config.json's, else the first id after the SentencePiece pieces."""
+    if cfg.image_token_index is not None:
+        return cfg.image_token_index
+    return ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id).size
+
+
+def tokenizer_check(out, cfg, tok_bytes, hf_prompt_ids=None):
+    """tokenizer_check.json: whole prompts as the checkpoint's HF tokenizer gives them (<image> as its
+    added token, as LlavaProcessor tokenises before expanding the image); without transformers, as
+    sentencepiece gives them under the folder's convention (docs/spec/model-folder.md)."""
+    legacy = True if cfg.tokenizer_legacy is None else cfg.tokenizer_legacy
+    ptok = ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id, legacy=legacy)
+    image = image_token_id(cfg, tok_bytes)
     prompts = []
     for q in TOKENIZER_PROMPTS:
-        entry = {"question": q, "prefix_ids": [cfg.bos_token_id] + hf_encode(before),
-                 "text_ids": hf_encode(after.replace("{question}", q))}
-        prompts.append(entry)
-        if list(ptok.encode(q)) != [entry["prefix_ids"], entry["text_ids"]]:
-            print(f"warning: sentencepiece on tokenizer.model gives {list(ptok.encode(q))} for {q!r}, the HF tokenizer "
-                  f"{[entry['prefix_ids'], entry['text_ids']]} (legacy handling?); the .NET library follows sentencepiece")
+        ours = ptok.input_ids(q, image)
+        ids = hf_prompt_ids(cfg.prompt_template.replace("{question}", q)) if hf_prompt_ids else ours
+        prompts.append({"question": q, "input_ids": ids})
+        if ids != ours:
+            raise CheckFailed(f"tokenizer: the checkpoint's tokenizer gives {ids} for {q!r}, the spec's rule "
+                              f"{ours} (tokenizer_legacy {legacy}); the .NET library would feed other ids")
+    head = {"format": 2, "template": cfg.prompt_template, "tokenizer_legacy": legacy, "image_token_index": image}
     with open(os.path.join(out, "tokenizer_check.json"), "w", encoding="utf-8") as f:
-        f.write(f'{{"format": 1, "template": {json.dumps(cfg.prompt_template, ensure_ascii=False)}, "prompts": [\n'
+        f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "prompts": [\n'
                 + ",\n".join("  " + json.dumps(p, ensure_ascii=False) for p in prompts) + "\n]}\n")
 
 
@@ -470,13 +501,14 @@ def clear_out(out):
 def prepare(cfg, out, tok_bytes):
     """The prompt tokenizer and the pixel references (square.png, tall.png) under <out>/references."""
     os.makedirs(os.path.join(out, "references"), exist_ok=True)
-    ptok = ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id)
+    ptok = ltok.PromptTokenizer(tok_bytes, cfg.prompt_template, cfg.bos_token_id,
+                                legacy=True if cfg.tokenizer_legacy is None else cfg.tokenizer_legacy)
     _, pixels = references.pixel_references(cfg, IMAGES, ["square.png", "tall.png"], os.path.join(out, "references"),
                                             [cfg.resize_mode])
     return ptok, pixels
 
 
-def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_encode=None):
+def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_prompt_ids=None):
     print(f"exporting to {out} ({'fp16' if args.fp16 else 'fp32'}) ...")
     if args.fp16:                        # the weights the float16 graphs will hold, for the references
         export.round_weights_to_float16(model)
@@ -485,7 +517,7 @@ def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_encode=N
         references.write(model, cfg, ptok, out, IMAGES, None, seed=1, light=True, fp16=args.fp16)
     cases = write_graph_checks(model, cfg, out, pixels, args.fp16)
     verify_onnx(out, cfg, cases, pixels, model, ptok, args.fp16)
-    tokenizer_check(out, cfg, tok_bytes, hf_encode or ptok.sp.encode)
+    tokenizer_check(out, cfg, tok_bytes, hf_prompt_ids)
     print(f"done. Check the folder from .NET too:\n  dotnet run -c Release --project models/GraphCheck -- {out}")
 
 
@@ -497,8 +529,9 @@ def run(args):
         folder, name = scratch.name, "random-small"
     else:
         folder, name = resolve_checkpoint(args.model, args.revision), os.path.basename(args.model.rstrip("/")).lower()
-    hf, pp, tok_bytes = load_checkpoint(folder)
+    hf, pp, tok_bytes, tok_config = load_checkpoint(folder)
     cfg = build_config(hf.config, pp, name, args.prompt_template, args.threshold)
+    cfg = dataclasses.replace(cfg, tokenizer_legacy=tokenizer_legacy(tok_config))
     print(f"{name}: {cfg.vision.num_layers} vision layers used, {cfg.vision.num_image_tokens} image tokens, "
           f"{cfg.text.num_layers} decoder layers, resize {cfg.resize_mode}")
     model = arch.Llava(cfg).eval()
@@ -516,8 +549,15 @@ def run(args):
         hf_tok = None
     if hf_tok is not None and hf_tok.bos_token_id not in (None, cfg.bos_token_id):
         print(f"warning: the tokenizer's BOS is {hf_tok.bos_token_id}, the config's {cfg.bos_token_id}")
-    hf_encode = (lambda s: hf_tok(s, add_special_tokens=False)["input_ids"]) if hf_tok is not None else None
-    export_and_check(model, cfg, args.out, tok_bytes, args, ptok, pixels, hf_encode)
+    hf_prompt_ids = None
+    if hf_tok is not None:
+        if "<image>" not in hf_tok.get_vocab():      # LLaVA checkpoints have it; a bare LLM tokenizer gets it added
+            hf_tok.add_tokens([_transformers().AddedToken("<image>", special=True, normalized=False)], special_tokens=True)
+        if hf_tok.convert_tokens_to_ids("<image>") != image_token_id(cfg, tok_bytes):
+            raise ExportError(f"the tokenizer's <image> is id {hf_tok.convert_tokens_to_ids('<image>')}, config.json's "
+                              f"image_token_index {image_token_id(cfg, tok_bytes)}: the checkpoint is inconsistent")
+        hf_prompt_ids = lambda prompt: hf_tok(prompt)["input_ids"]   # noqa: E731 (BOS added, as the processor does)
+    export_and_check(model, cfg, args.out, tok_bytes, args, ptok, pixels, hf_prompt_ids)
 
 
 def main(argv=None):
@@ -672,7 +712,10 @@ def self_test(args):
     clear_out(out)
     export_and_check(model.eval(), cfg, out, tok_bytes, args, *prepare(cfg, out, tok_bytes))
     assert _read_json(os.path.join(out, "attanchor.json"))["num_image_tokens"] == 576
-    assert len(_read_json(os.path.join(out, "tokenizer_check.json"))["prompts"]) == 3
+    check = _read_json(os.path.join(out, "tokenizer_check.json"))
+    assert (check["format"], check["tokenizer_legacy"], len(check["prompts"])) == (2, True, 3), check
+    assert check["prompts"][0]["input_ids"][:5] == [1, 290, 463, 451, 512], check["prompts"][0]
+    assert tokenizer_legacy({"legacy": False}) is False and tokenizer_legacy({}) is True
     print("self-test: all ok")
 
 

@@ -85,6 +85,10 @@ class ModelConfig:
     eos_token_id: int = 2
     threshold: float = 0.12
     direction: str = "text_into_image"
+    # The checkpoint tokenizer's convention after <image> (tokenizer_config.json "legacy") and the
+    # image token's id (config.json image_token_index); None: not written (the library's defaults).
+    tokenizer_legacy: bool = None
+    image_token_index: int = None
     # What the exported decoder declares besides the required inputs.
     decoder_position_ids: bool = True
     decoder_logits_to_keep: bool = True
@@ -112,6 +116,8 @@ class ModelConfig:
             "eos_token_id": self.eos_token_id,
             "max_position_embeddings": t.max_position_embeddings,
             "prompt_template": self.prompt_template,
+            **({} if self.tokenizer_legacy is None else {"tokenizer_legacy": self.tokenizer_legacy}),
+            **({} if self.image_token_index is None else {"image_token_index": self.image_token_index}),
             "attanchor": {"threshold": self.threshold, "direction": self.direction},
         }
 

@@ -69,33 +69,49 @@ def train(vocab_size, seed=0):
     return model.getvalue()
 
 
+def without_dummy_prefix(model_bytes):
+    """The same SentencePiece model with normalizer_spec.add_dummy_prefix off: how Hugging Face's
+    `legacy: false` Llama tokenizer encodes text that follows an added token."""
+    from sentencepiece import sentencepiece_model_pb2
+    proto = sentencepiece_model_pb2.ModelProto()
+    proto.ParseFromString(model_bytes)
+    proto.normalizer_spec.add_dummy_prefix = False
+    return proto.SerializeToString()
+
+
 class PromptTokenizer:
     """Builds a prompt's token ids as docs/spec/model-folder.md says.
 
     The template is split at <image>: the text before it is encoded with BOS, the text after it
-    (with {question} filled in) on its own, without BOS, with the tokenizer's own normalisation
-    (so it gets the dummy prefix).
+    (with {question} filled in) without BOS; with the dummy prefix when `legacy` (Hugging Face's
+    legacy Llama tokenizer, LLaVA's training code), without it otherwise (`legacy: false`).
     """
 
-    def __init__(self, model_bytes, template, bos_id=1):
+    def __init__(self, model_bytes, template, bos_id=1, legacy=True):
         self.sp = spm.SentencePieceProcessor(model_proto=model_bytes)
+        self.sp_after = self.sp if legacy else spm.SentencePieceProcessor(model_proto=without_dummy_prefix(model_bytes))
         if template.count("<image>") != 1 or template.count("{question}") != 1:
             raise ValueError("the prompt template must hold <image> and {question} exactly once")
-        self.template, self.bos_id = template, bos_id
+        self.template, self.bos_id, self.legacy = template, bos_id, legacy
 
     def encode(self, question):
         before, after = self.template.split("<image>")
         prefix = [self.bos_id] + self.sp.encode(before)
-        text = self.sp.encode(after.replace("{question}", question))
+        text = self.sp_after.encode(after.replace("{question}", question))
         return prefix, text
+
+    def input_ids(self, question, image_token_id):
+        """The whole prompt as Hugging Face's LLaVA processor gives it before expanding the image."""
+        prefix, text = self.encode(question)
+        return prefix + [image_token_id] + text
 
     def question_range(self, question):
         """[start, end) of the question's own tokens inside the text after <image>, found by
         encoding the template up to and through the question (as a tokenizer would see it)."""
         _, after = self.template.split("<image>")
         head = after.split("{question}")[0]
-        start = len(self.sp.encode(head)) if head else 0
-        end = len(self.sp.encode(head + question))
+        start = len(self.sp_after.encode(head)) if head else 0
+        end = len(self.sp_after.encode(head + question))
         return start, end
 
     @property
