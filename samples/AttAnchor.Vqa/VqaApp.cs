@@ -85,6 +85,13 @@ internal static class VqaApp
         });
         root.Add(evaluation.Command);
 
+        var tokenize = new TokenizeCommand();
+        tokenize.Command.SetAction(async (result, _) =>
+        {
+            code = await tokenize.RunAsync(result, stdout, stderr).ConfigureAwait(false);
+        });
+        root.Add(tokenize.Command);
+
         // Actions are set before parsing: a root command with subcommands and no action would be an error.
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
@@ -336,7 +343,7 @@ internal static class VqaApp
     };
 
     /// <summary>The committed test model: under the current folder, else above the program's own folder (it runs from inside the repository).</summary>
-    private static string FindDefaultModel()
+    internal static string FindDefaultModel()
     {
         if (Directory.Exists(DefaultModel))
         {
