@@ -165,13 +165,16 @@ def scene_items(objects, rng, kinds=NEGATIVE_KINDS):
 
 
 def write_split(root, split, count):
-    """Writes <root>/<split>/images/*.png, scenes.json and JSONL files in POPE's format.
+    """Writes <root>/<split>/images/*.png, images/scenes.json and JSONL files in POPE's format.
 
     - "train" / "validation" / "test": one file per question type (<type>.jsonl), the yes/no
       negatives of each scene of one kind drawn at random;
     - "pope": POPE's layout, one set of images and three files, random.jsonl, popular.jsonl and
       adversarial.jsonl, with the same positives and that kind's negatives.
     Labels of yes/no items are "yes"/"no" (POPE's); open items keep the answer text ("Red.").
+    images/scenes.json lists each image (named relative to <root>/<split>, as in the JSONL files) with
+    its objects; it lives under images/ because the evaluator reads every *.json and *.jsonl in the
+    split's folder as a split.
     Returns the list of files written.
     """
     folder = os.path.join(root, split)
@@ -204,6 +207,6 @@ def write_split(root, split, count):
             for row in lines:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
         files.append(path)
-    with open(os.path.join(folder, "scenes.json"), "w", encoding="utf-8") as f:
+    with open(os.path.join(folder, "images", "scenes.json"), "w", encoding="utf-8") as f:
         json.dump(listing, f, indent=0)
     return files
