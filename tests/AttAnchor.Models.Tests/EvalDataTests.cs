@@ -73,6 +73,82 @@ public sealed class EvalDataTests : IDisposable
         Assert.DoesNotContain('\n', e.Message);
     }
 
+    [Theory]
+    [InlineData("\n", false)]
+    [InlineData("\r\n", false)]
+    [InlineData("\n", true)]
+    [InlineData("\r\n", true)]
+    public void An_array_file_gives_each_element_the_line_it_starts_on(string newline, bool byteOrderMark)
+    {
+        string[] lines =
+        [
+            "",
+            "  [" + GoodLine + ",",
+            "   " + GoodLine.Replace("1,", "2,", StringComparison.Ordinal) + ",",
+            "",
+            "   {",
+            "     \"question_id\": \"q3\",",
+            "     \"image\": \"a.png\", \"text\": \"What colour?\",",
+            "     \"label\": \"Red\", \"category\": \"color\"",
+            "   }, {\"question_id\": 4, \"image\": \"a.png\", \"text\": \"Is it round?\", \"label\": \"no\"}",
+            "]",
+            "",
+        ];
+        string file = Path.Combine(_folder, "array.jsonl");
+        byte[] text = System.Text.Encoding.UTF8.GetBytes(string.Join(newline, lines));
+        File.WriteAllBytes(file, byteOrderMark ? [0xEF, 0xBB, 0xBF, .. text] : text);
+
+        PopeSplit split = PopeData.ReadSplit(file, null, limit: 3);
+
+        Assert.Equal(("array", 4), (split.Name, split.TotalItems));
+        Assert.Equal([2, 3, 5], split.Items.Select(i => i.Line));
+        Assert.Equal([1, 2], split.Items.Take(2).Select(i => i.QuestionId.GetInt32()));
+        Assert.Equal("q3", split.Items[2].QuestionId.GetString());
+        Assert.Equal(("What colour?", "Red", ItemKind.Open, "red", "color"), (split.Items[2].Question, split.Items[2].Label, split.Items[2].Kind, split.Items[2].Expected, split.Items[2].Category));
+        Assert.Equal(Path.Combine(_folder, "a.png"), split.Items[2].ImagePath);
+        Assert.Equal($"{file}:5", split.Items[2].Where);
+    }
+
+    [Theory]
+    [InlineData("""{"image": "a.png", "text": "Is it?", "label": "yes"}""", 4, "missing field 'question_id'")]
+    [InlineData("""{"question_id": 2, "image": "a.png", "text": "Is it?", "label": 1}""", 4, "'label' must be a string, got a number")]
+    [InlineData("""{"question_id": 2, "image": "none.png", "text": "Is it?", "label": "no"}""", 4, "image not found: ")]
+    [InlineData("{\"question_id\": 2,\n\"image\": \"a.png\",\n\"text\": \"Is <image> there?\",\n\"label\": \"no\"}", 4, "'text' contains <image>")]
+    [InlineData("""[1, 2]""", 4, "expected a JSON object, got an array")]
+    [InlineData("\"yes\"", 4, "expected a JSON object, got a string")]
+    [InlineData("{\"question_id\": 2,\n\"image\": \"a.png\"\n\"text\": \"Is it?\", \"label\": \"no\"}", 6, "not JSON ('\"' is invalid after a value. Expected either ',', '}', or ']'); a file starting with '[' is read as one JSON array of question objects.")]
+    [InlineData("""{"question_id": 2, "image": "a.png", "text": "Is it?", "label": "no"},""", 4, "not JSON (")]
+    [InlineData("""{"question_id": 2, "image": "a.png", "text": "Is it?", "label": "no"} {}""", 4, "not JSON (")]
+    public void A_bad_array_element_is_an_error_naming_its_line(string element, int line, string expected)
+    {
+        // A bad item names the line its element starts on (4); broken JSON names the line where the reader stopped.
+        string file = Write("bad.json", "[", GoodLine + ",", "", element + ",", GoodLine, "]");
+
+        var e = Assert.Throws<InvalidDataException>(() => PopeData.ReadSplit(file, null, null));
+
+        Assert.StartsWith($"{file}:{line}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Theory]
+    [InlineData("[]", "no items (the file is an empty JSON array).")]
+    [InlineData("\n  [\n\n]\n", "no items (the file is an empty JSON array).")]
+    [InlineData("[\n" + GoodLine + "\n", "3: not JSON (Expected depth to be zero at the end of the JSON payload")]
+    [InlineData("[\n" + GoodLine + "\n]\n[\n]", "4: not JSON ('[' is invalid after a single JSON value. Expected end of data)")]
+    [InlineData("[\n" + GoodLine + "\n]\n" + GoodLine, "4: not JSON (")]
+    public void An_empty_unclosed_or_doubled_array_is_an_error(string text, string expected)
+    {
+        string file = Path.Combine(_folder, "whole.json");
+        File.WriteAllText(file, text);
+
+        var e = Assert.Throws<InvalidDataException>(() => PopeData.ReadSplit(file, null, null));
+
+        Assert.StartsWith($"{file}", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
     [Fact]
     public void A_missing_image_is_an_error_naming_the_line_and_the_resolved_path()
     {
@@ -80,7 +156,7 @@ public sealed class EvalDataTests : IDisposable
 
         var e = Assert.Throws<InvalidDataException>(() => PopeData.ReadSplit(file, null, null));
 
-        Assert.Equal($"{file}:2: image not found: {Path.Combine(_folder, "sub", "none.png")}", e.Message);
+        Assert.Equal($"{file}:2: image not found: {Path.Combine(_folder, "sub", "none.png")}; images are looked up beside the question file unless --images names their folder.", e.Message);
     }
 
     [Theory]
@@ -106,28 +182,32 @@ public sealed class EvalDataTests : IDisposable
 
         PopeSplit split = Assert.Single(PopeData.Load([file], images, null));
         var e = Assert.Throws<InvalidDataException>(() => PopeData.Load([file], null, null));
+        var elsewhere = Assert.Throws<InvalidDataException>(() => PopeData.Load([file], data, null));
 
         Assert.Equal("coco_pope_random", split.Name);
         Assert.Equal(Path.Combine(images, "COCO_val2014_000000000042.jpg"), split.Items[0].ImagePath);
         Assert.Contains(Path.Combine(data, "COCO_val2014_000000000042.jpg"), e.Message, StringComparison.Ordinal);
+        Assert.Equal($"{file}:1: image not found: {Path.Combine(data, "COCO_val2014_000000000042.jpg")}; is --images the folder that holds the images?", elsewhere.Message);
         Assert.Throws<DirectoryNotFoundException>(() => PopeData.Load([file], Path.Combine(_folder, "no-such-folder"), null));
     }
 
     [Fact]
-    public void A_folder_gives_one_split_per_jsonl_file_sorted()
+    public void A_folder_gives_one_split_per_json_or_jsonl_file_sorted()
     {
         string folder = Directory.CreateDirectory(Path.Combine(_folder, "splits")).FullName;
         File.Copy(Path.Combine(_folder, "a.png"), Path.Combine(folder, "a.png"));
         Write(Path.Combine("splits", "popular.jsonl"), GoodLine, GoodLine);
         Write(Path.Combine("splits", "adversarial.jsonl"), GoodLine);
+        Write(Path.Combine("splits", "random.json"), "[", GoodLine + ",", GoodLine + ",", GoodLine, "]");
+        Write(Path.Combine("splits", "Upper.JSON"), GoodLine);
         Write(Path.Combine("splits", "notes.txt"), "not a split");
-        Write(Path.Combine("splits", "random.json"), "not a split either");
-        string single = Write("single.jsonl", GoodLine, GoodLine, GoodLine);
+        Write(Path.Combine("splits", "random.json.bak"), "not a split either");
+        string single = Write("single.jsonl", GoodLine, GoodLine, GoodLine, GoodLine);
 
         IReadOnlyList<PopeSplit> splits = PopeData.Load([folder, single], null, null);
 
-        Assert.Equal(["adversarial", "popular", "single"], splits.Select(s => s.Name));
-        Assert.Equal([1, 2, 3], splits.Select(s => s.Items.Count));
+        Assert.Equal(["Upper", "adversarial", "popular", "random", "single"], splits.Select(s => s.Name));
+        Assert.Equal([1, 1, 2, 3, 4], splits.Select(s => s.Items.Count));
     }
 
     [Fact]
@@ -157,7 +237,7 @@ public sealed class EvalDataTests : IDisposable
         var clash = Assert.Throws<ArgumentException>(() => PopeData.Load([first, second], null, null));
 
         Assert.Contains("no such file or folder", missing.Message, StringComparison.Ordinal);
-        Assert.Contains("holds no *.jsonl", empty.Message, StringComparison.Ordinal);
+        Assert.Equal($"--data: the folder {folder} holds no *.json or *.jsonl file; give a folder of question files, or the files themselves.", empty.Message);
         Assert.Contains("both make a split named 'same'", clash.Message, StringComparison.Ordinal);
     }
 

@@ -7,10 +7,10 @@ using Spectre.Console;
 namespace AttAnchor.Vqa.Eval;
 
 /// <summary>
-/// The <c>eval</c> subcommand: answers every question of POPE-format JSONL files with every model × AttAnchor
+/// The <c>eval</c> subcommand: answers every question of POPE-format question files (<see cref="PopeData"/>) with every model × AttAnchor
 /// config (greedy), scores the answers (<see cref="PopeMetrics"/>) and writes <c>report.json</c>, <c>report.md</c>
 /// and <c>report.png</c> (<see cref="EvalReport"/>), then prints the summary table on stdout. The command line, the
-/// models' <c>attanchor.json</c> files and every data line and image are checked before any model runs.
+/// models' <c>attanchor.json</c> files and every data item and image are checked before any model runs.
 /// </summary>
 internal sealed class EvalCommand
 {
@@ -18,9 +18,9 @@ internal sealed class EvalCommand
     public const int DefaultMaxNewTokens = 16;
 
     private readonly Option<string[]> _model = new("--model") { Description = "A model folder (repeatable: every model runs every config).", Required = true, HelpName = "DIR" };
-    private readonly Option<string[]> _data = new("--data") { Description = "A POPE-format JSONL file (one split, named by the file), or a folder whose *.jsonl files are the splits (repeatable).", Required = true, HelpName = "FILE|DIR" };
+    private readonly Option<string[]> _data = new("--data") { Description = "A POPE-format question file (one split, named by the file without its extension), or a folder whose *.json and *.jsonl files (sorted) are the splits (repeatable). A file is JSON lines (one object per line) or one JSON array of objects, told apart by its content: POPE's output/coco and output/seem/* files are read as published.", Required = true, HelpName = "FILE|DIR" };
     private readonly Option<string[]> _config = new("--config") { Description = $"An AttAnchor setting to run (repeatable): {EvalConfig.Forms}. Default: off and default.", HelpName = "CONFIG" };
-    private readonly Option<string?> _images = new("--images") { Description = "Resolve the data's image names under this folder instead of beside each JSONL file (POPE's files name COCO val2014 images by file name).", HelpName = "DIR" };
+    private readonly Option<string?> _images = new("--images") { Description = "Resolve the data's image names under this folder instead of beside each question file (POPE's files name COCO val2014 or GQA images by file name).", HelpName = "DIR" };
     private readonly Option<string?> _questionSuffix = new("--question-suffix") { Description = "Appended to every question after a space, e.g. \"Answer the question using a single word or phrase.\"", HelpName = "TEXT" };
     private readonly Option<int?> _limit = new("--limit") { Description = "Evaluate only the first N items of every split.", HelpName = "N" };
     private readonly Option<int> _maxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate per answer, EOS included (greedy decoding).", DefaultValueFactory = _ => DefaultMaxNewTokens, HelpName = "N" };
