@@ -12,7 +12,8 @@ namespace AttAnchor.Models.Tests;
 /// <summary>
 /// The console's <c>eval</c> subcommand: --config parsing, usage and data errors (one line, nothing on stdout),
 /// the chart's font, and a whole run on the committed random-weight fixture whose answers, metrics, tables and
-/// chart are checked against direct library calls and <see cref="PopeMetrics"/>.
+/// chart are checked against direct library calls and <see cref="PopeMetrics"/>, and a run of the shapes model over the
+/// committed excerpts of POPE's own files in both their layouts (<see cref="PopeExcerpts"/>).
 /// </summary>
 public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
 {
@@ -97,6 +98,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(VqaApp.UsageError, "Unrecognized", "--image", "x.png")]
     [InlineData(VqaApp.RunError, "bad.jsonl:2: not JSON", "--data", "bad.jsonl")]
     [InlineData(VqaApp.RunError, "missing.jsonl:1: image not found", "--data", "missing.jsonl")]
+    [InlineData(VqaApp.RunError, "array.jsonl:3: missing field 'label'", "--data", "array.jsonl")]
     [InlineData(VqaApp.RunError, "no such file or folder", "--data", "nowhere.jsonl")]
     [InlineData(VqaApp.RunError, "Model folder not found", "--model", "no/such/model")]
     public async Task Errors_are_one_line_with_nothing_on_stdout_and_nothing_written(int code, string expected, params string[] extra)
@@ -104,6 +106,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         WriteData();
         File.WriteAllText(Path.Combine(_folder, "bad.jsonl"), Line(1, "a.png", "Is it?", "yes") + "\n{oops\n");
         File.WriteAllText(Path.Combine(_folder, "missing.jsonl"), Line(1, "gone.png", "Is it?", "yes") + "\n");
+        File.WriteAllText(Path.Combine(_folder, "array.jsonl"), "[\n" + Line(1, "a.png", "Is it?", "yes") + ",\n{\"question_id\": 2, \"image\": \"a.png\",\n \"text\": \"Is it?\"}\n]");
         string outFolder = Path.Combine(_folder, "out");
         var args = new List<string> { "eval" };
         string[] given = [.. extra.Select(a => a.EndsWith(".jsonl", StringComparison.Ordinal) ? Path.Combine(_folder, a) : a)];
@@ -265,6 +268,62 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
 
         Assert.NotEqual(BarChart.ColorOf(0), BarChart.ColorOf(1));
         Assert.True(pixels.Take(png.Width * 40).Count(p => p != SKColors.White) > 200, "the title is drawn");
+    }
+
+    [Fact]
+    public async Task Eval_runs_the_shapes_model_over_the_pope_excerpts_in_both_layouts()
+    {
+        // The stand-in images make the shapes model's answers meaningless: this checks the reading, the runs and the report, not accuracy.
+        string outFolder = Path.Combine(_folder, "out");
+        const int limit = 2;
+        string[] data = [.. PopeExcerpts.DataFolders.SelectMany(f => (string[])["--data", f])];
+
+        var (code, stdout, stderr) = await VqaConsole.Run([
+            "eval", "--model", ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained), .. data, "--images", PopeExcerpts.Images,
+            "--limit", limit.ToString(CultureInfo.InvariantCulture), "--max-new-tokens", "4", "--device", "cpu", "--out", outFolder]);
+
+        output.WriteLine(stderr);
+        output.WriteLine(stdout);
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        Assert.All([EvalReport.JsonFile, EvalReport.MarkdownFile, EvalReport.ChartFile], f => Assert.True(File.Exists(Path.Combine(outFolder, f)), f));
+        IReadOnlyList<string> names = PopeExcerpts.SplitNames;
+        string[] progress = stderr.TrimEnd('\n').Split('\n');
+        Assert.Equal((2 * names.Count) + 1, progress.Length);
+        Assert.StartsWith($"[1/2] attanchor / off · coco_pope_adversarial: {limit} items, acc ", progress[0], StringComparison.Ordinal);
+        Assert.StartsWith($"[2/2] attanchor / default (τ=", progress[^2], StringComparison.Ordinal);
+        Assert.Contains($" · aokvqa_pope_seem_random: {limit} items, acc ", progress[^2], StringComparison.Ordinal);
+
+        using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, EvalReport.JsonFile)));
+        JsonElement settings = json.RootElement.GetProperty("settings");
+        JsonElement[] sources = [.. settings.GetProperty("data").EnumerateArray()];
+        Assert.Equal(names, sources.Select(d => d.GetProperty("split").GetString()));
+        Assert.All(sources, d => Assert.Equal((limit, PopeExcerpts.ItemsPerFile), (d.GetProperty("items").GetInt32(), d.GetProperty("items_in_file").GetInt32())));
+        Assert.Equal(PopeExcerpts.Images, settings.GetProperty("images").GetString());
+
+        // Every run answers the first items of every split, as PopeData reads them from the excerpts.
+        IReadOnlyList<PopeSplit> expected = PopeData.Load(PopeExcerpts.DataFolders, PopeExcerpts.Images, limit);
+        JsonElement[] runs = [.. json.RootElement.GetProperty("runs").EnumerateArray()];
+        Assert.Equal(["attanchor / off", "attanchor / default"], runs.Select(r => r.GetProperty("label").GetString()!.Split(" (")[0]));
+        foreach (JsonElement run in runs)
+        {
+            JsonElement[] splits = [.. run.GetProperty("splits").EnumerateArray()];
+            Assert.Equal(names, splits.Select(s => s.GetProperty("split").GetString()));
+            for (int s = 0; s < splits.Length; s++)
+            {
+                JsonElement[] items = [.. splits[s].GetProperty("items").EnumerateArray()];
+                Assert.Equal(
+                    expected[s].Items.Select(i => (i.QuestionId.GetInt32(), i.Image, i.Question, i.Label)),
+                    items.Select(i => (i.GetProperty("question_id").GetInt32(), i.GetProperty("image").GetString()!, i.GetProperty("question").GetString()!, i.GetProperty("label").GetString()!)));
+                Assert.All(items, i => Assert.Equal("yes_no", i.GetProperty("kind").GetString()));
+                Assert.Equal(limit, splits[s].GetProperty("metrics").GetProperty("yes_no").GetProperty("count").GetInt32());
+                Assert.Equal(JsonValueKind.Null, splits[s].GetProperty("metrics").GetProperty("open").ValueKind);
+            }
+        }
+
+        // The summary table has each split's columns; report.md's detail table a row per run and split.
+        Assert.StartsWith("| run | coco_pope_adversarial Acc | coco_pope_adversarial F1 | coco_pope_adversarial Yes% | coco_pope_popular Acc |", stdout, StringComparison.Ordinal);
+        string markdown = File.ReadAllText(Path.Combine(outFolder, EvalReport.MarkdownFile));
+        Assert.All(names, n => Assert.Contains($"| attanchor / off | {n} | {limit} |", markdown, StringComparison.Ordinal));
     }
 
     [Fact]

@@ -4,8 +4,9 @@ using AttAnchor.Vqa.Eval;
 namespace AttAnchor.Models.Tests;
 
 /// <summary>
-/// Reading POPE-format JSONL: the fields, image paths beside the file or under --images, blank lines, --limit,
-/// folders of splits, and an error naming the file and line for every kind of bad input.
+/// Reading POPE-format question files, JSON lines or one JSON array: the fields, image paths beside the file or under
+/// --images, blank lines, --limit, folders of splits, an error naming the file and line for every kind of bad input,
+/// and the committed excerpts of POPE's own files (<see cref="PopeExcerpts"/>) read as published.
 /// </summary>
 public sealed class EvalDataTests : IDisposable
 {
@@ -239,6 +240,121 @@ public sealed class EvalDataTests : IDisposable
         Assert.Contains("no such file or folder", missing.Message, StringComparison.Ordinal);
         Assert.Equal($"--data: the folder {folder} holds no *.json or *.jsonl file; give a folder of question files, or the files themselves.", empty.Message);
         Assert.Contains("both make a split named 'same'", clash.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("coco/coco_pope_random.json", "ynynynynynyn", "Is there a snowboard in the image?", "COCO_val2014_000000310196.jpg", "Is there a cell phone in the image?", "COCO_val2014_000000210789.jpg")]
+    [InlineData("coco/coco_pope_popular.json", "ynynynynynyn", "Is there a snowboard in the image?", "COCO_val2014_000000310196.jpg", "Is there a chair in the image?", "COCO_val2014_000000210789.jpg")]
+    [InlineData("coco/coco_pope_adversarial.json", "ynynynynynyn", "Is there a snowboard in the image?", "COCO_val2014_000000310196.jpg", "Is there a handbag in the image?", "COCO_val2014_000000210789.jpg")]
+    [InlineData("seem/gqa/gqa_pope_seem_random.json", "yyynnnyyynnn", "Is there a bird in the image?", "2405722.jpg", "Is there a cow in the image?", "2331963.jpg")]
+    [InlineData("seem/gqa/gqa_pope_seem_popular.json", "yyynnnyyynnn", "Is there a bird in the image?", "2405722.jpg", "Is there a floor in the image?", "2331963.jpg")]
+    [InlineData("seem/gqa/gqa_pope_seem_adversarial.json", "ynynynynynyn", "Is there a bird in the image?", "2405722.jpg", "Is there a building in the image?", "2331963.jpg")]
+    [InlineData("seem/aokvqa/aokvqa_pope_seem_random.json", "yyynnnyyynnn", "Is there a building in the image?", "COCO_val2014_000000461751.jpg", "Is there a spoon in the image?", "COCO_val2014_000000377368.jpg")]
+    [InlineData("seem/aokvqa/aokvqa_pope_seem_popular.json", "yyynnnyyynnn", "Is there a building in the image?", "COCO_val2014_000000461751.jpg", "Is there a sky in the image?", "COCO_val2014_000000377368.jpg")]
+    [InlineData("seem/aokvqa/aokvqa_pope_seem_adversarial.json", "ynynynynynyn", "Is there a building in the image?", "COCO_val2014_000000461751.jpg", "Is there a table in the image?", "COCO_val2014_000000377368.jpg")]
+    public void Every_pope_excerpt_reads_as_its_file_has_it(string relative, string labels, string firstText, string firstImage, string lastText, string lastImage)
+    {
+        string file = PopeExcerpts.PathOf(relative);
+        bool array = relative.StartsWith("seem/", StringComparison.Ordinal);   // POPE's layouts: JSON lines under coco/, arrays under seem/
+
+        PopeSplit split = PopeData.ReadSplit(file, PopeExcerpts.Images, null);
+
+        Assert.Equal(Path.GetFileNameWithoutExtension(file), split.Name);
+        Assert.Equal((PopeExcerpts.ItemsPerFile, PopeExcerpts.ItemsPerFile), (split.Items.Count, split.TotalItems));
+        Assert.Equal(Enumerable.Range(1, PopeExcerpts.ItemsPerFile), split.Items.Select(i => i.QuestionId.GetInt32()));
+        Assert.Equal(labels.Select(c => c == 'y' ? "yes" : "no"), split.Items.Select(i => i.Label));
+        Assert.All(split.Items, i => Assert.Equal((ItemKind.YesNo, i.Label, null), (i.Kind, i.Expected, i.Category)));
+        Assert.Equal((firstText, firstImage), (split.Items[0].Question, split.Items[0].Image));
+        Assert.Equal((lastText, lastImage), (split.Items[^1].Question, split.Items[^1].Image));
+        Assert.All(split.Items, i => Assert.Equal(Path.Combine(PopeExcerpts.Images, i.Image), i.ImagePath));
+
+        // Each element starts a line: a line each in JSON lines; "[" then 6 lines each in POPE's arrays.
+        Assert.Equal(Enumerable.Range(0, PopeExcerpts.ItemsPerFile).Select(i => array ? 2 + (6 * i) : 1 + i), split.Items.Select(i => i.Line));
+
+        // Every field as the file has it, read here without PopeData.
+        using JsonDocument whole = array ? JsonDocument.Parse(File.ReadAllBytes(file)) : JsonDocument.Parse("[" + string.Join(',', File.ReadAllLines(file)) + "]");
+        JsonElement[] expected = [.. whole.RootElement.EnumerateArray()];
+        Assert.Equal(PopeExcerpts.ItemsPerFile, expected.Length);
+        Assert.Equal(
+            expected.Select(e => (e.GetProperty("question_id").GetInt32(), e.GetProperty("image").GetString(), e.GetProperty("text").GetString(), e.GetProperty("label").GetString())),
+            split.Items.Select(i => (i.QuestionId.GetInt32(), (string?)i.Image, (string?)i.Question, (string?)i.Label)));
+    }
+
+    [Fact]
+    public void The_pope_excerpt_folders_and_one_folder_of_both_layouts_give_every_split_by_name()
+    {
+        string both = Directory.CreateDirectory(Path.Combine(_folder, "both")).FullName;
+        foreach (string folder in PopeExcerpts.DataFolders)
+        {
+            foreach (string file in Directory.EnumerateFiles(folder))
+            {
+                File.Copy(file, Path.Combine(both, Path.GetFileName(file)));
+            }
+        }
+
+        IReadOnlyList<PopeSplit> byFolder = PopeData.Load(PopeExcerpts.DataFolders, PopeExcerpts.Images, limit: 5);
+        IReadOnlyList<PopeSplit> together = PopeData.Load([both], PopeExcerpts.Images, null);
+
+        Assert.Equal(PopeExcerpts.SplitNames, byFolder.Select(s => s.Name));
+        Assert.All(byFolder, s => Assert.Equal((5, PopeExcerpts.ItemsPerFile), (s.Items.Count, s.TotalItems)));
+        Assert.Equal(PopeExcerpts.SplitNames.Order(StringComparer.Ordinal), together.Select(s => s.Name));
+        Assert.All(together, s => Assert.Equal(PopeExcerpts.ItemsPerFile, s.Items.Count));
+        Assert.Equal(PopeExcerpts.SplitNames.Count * PopeExcerpts.ItemsPerFile, together.SelectMany(s => s.Items).Count());
+    }
+
+    [Fact]
+    public void The_layout_comes_from_the_content_not_the_file_name()
+    {
+        string lines = Path.Combine(_folder, "lines.json");
+        string array = Path.Combine(_folder, "array.jsonl");
+        string other = Path.Combine(_folder, "any-name.txt");
+        File.Copy(PopeExcerpts.PathOf("coco/coco_pope_popular.json"), lines);   // JSON lines, CR LF
+        File.Copy(PopeExcerpts.PathOf("seem/gqa/gqa_pope_seem_popular.json"), array);
+        File.Copy(PopeExcerpts.PathOf("seem/aokvqa/aokvqa_pope_seem_popular.json"), other);
+
+        IReadOnlyList<PopeSplit> splits = PopeData.Load([lines, array, other], PopeExcerpts.Images, null);
+
+        Assert.Equal(["lines", "array", "any-name"], splits.Select(s => s.Name));
+        Assert.All(splits, s => Assert.Equal(PopeExcerpts.ItemsPerFile, s.Items.Count));
+        Assert.Equal(Enumerable.Range(1, PopeExcerpts.ItemsPerFile), splits[0].Items.Select(i => i.Line));
+        Assert.Equal(Enumerable.Range(0, PopeExcerpts.ItemsPerFile).Select(i => 2 + (6 * i)), splits[1].Items.Select(i => i.Line));
+        Assert.Equal("Is there a bird in the image?", splits[1].Items[0].Question);
+        Assert.Equal("Is there a building in the image?", splits[2].Items[0].Question);
+        Assert.Equal(
+            $"--data: {lines} and {Path.Combine(_folder, "lines.jsonl")} both make a split named 'lines'; rename one.",
+            Assert.Throws<ArgumentException>(() => PopeData.Load([lines, Copy(lines, "lines.jsonl")], PopeExcerpts.Images, null)).Message);
+    }
+
+    [Theory]
+    [InlineData("seem/gqa/gqa_pope_seem_random.json", 27, "\"question_id\": 5,", "\"question_id\": null,", 26, "'question_id' must be a number or a string, got null.")]
+    [InlineData("seem/gqa/gqa_pope_seem_random.json", 54, "\"label\":", "\"answer\":", 50, "missing field 'label'.")]
+    [InlineData("seem/aokvqa/aokvqa_pope_seem_adversarial.json", 70, "COCO_val2014_000000377368.jpg", "COCO_val2014_000000000001.jpg", 68, "image not found: ")]
+    [InlineData("seem/aokvqa/aokvqa_pope_seem_adversarial.json", 8, "{", "\"oops\", {", 8, "expected a JSON object, got a string.")]
+    [InlineData("seem/gqa/gqa_pope_seem_popular.json", 16, ".jpg\",", ".jpg\"", 17, "not JSON ('\"' is invalid after a value. Expected either ',', '}', or ']'); a file starting with '[' is read as one JSON array of question objects.")]
+    [InlineData("seem/gqa/gqa_pope_seem_popular.json", 43, "},", "}", 44, "not JSON (")]
+    [InlineData("coco/coco_pope_popular.json", 7, "\"label\":", "\"labels\":", 7, "missing field 'label'.")]
+    [InlineData("coco/coco_pope_adversarial.json", 12, "}", "", 12, "not JSON (")]
+    public void A_bad_copy_of_a_pope_excerpt_names_the_line_of_its_bad_item(string relative, int line, string find, string replace, int expectedLine, string expected)
+    {
+        // The copy keeps the original's line endings (CR LF in coco_pope_popular and coco_pope_adversarial).
+        string[] lines = File.ReadAllText(PopeExcerpts.PathOf(relative)).Split('\n');
+        Assert.Contains(find, lines[line - 1], StringComparison.Ordinal);
+        lines[line - 1] = lines[line - 1].Replace(find, replace, StringComparison.Ordinal);
+        string file = Path.Combine(_folder, Path.GetFileName(relative));
+        File.WriteAllText(file, string.Join('\n', lines));
+
+        var e = Assert.Throws<InvalidDataException>(() => PopeData.Load([file], PopeExcerpts.Images, null));
+
+        Assert.StartsWith($"{file}:{expectedLine}: ", e.Message, StringComparison.Ordinal);
+        Assert.Contains(expected, e.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    private string Copy(string file, string name)
+    {
+        string path = Path.Combine(_folder, name);
+        File.Copy(file, path);
+        return path;
     }
 
     private string Write(string name, params string[] lines)
