@@ -23,6 +23,9 @@ from llavagen import arch, config, export, parity, references, testimages, token
 from fuse import main as fuse_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# Fixture folders that other scripts make (models/llama_tokenizer.py and llama_tokenizer_reference.py, from
+# an npm package): this script neither deletes nor compares them.
+KEPT = ("llama-tokenizer",)
 
 
 def generate(root):
@@ -64,13 +67,13 @@ def fuse_folder(src, out, attention):
         raise RuntimeError(f"models/fuse.py failed on {src}")
 
 
-def compare(a, b):
-    diff = filecmp.dircmp(a, b)
+def compare(a, b, top=True):
+    diff = filecmp.dircmp(a, b, ignore=filecmp.DEFAULT_IGNORES + (list(KEPT) if top else []))
     problems = [os.path.join(a, n) for n in diff.left_only + diff.right_only + diff.funny_files]
     _, mismatch, errors = filecmp.cmpfiles(a, b, diff.common_files, shallow=False)
     problems += [os.path.join(a, n) for n in mismatch + errors]
     for sub in diff.common_dirs:
-        problems += compare(os.path.join(a, sub), os.path.join(b, sub))
+        problems += compare(os.path.join(a, sub), os.path.join(b, sub), top=False)
     return problems
 
 
@@ -81,7 +84,14 @@ def main():
     args = parser.parse_args()
     if not args.check:
         if os.path.isdir(args.out):
-            shutil.rmtree(args.out)
+            for name in os.listdir(args.out):
+                path = os.path.join(args.out, name)
+                if name in KEPT:
+                    continue
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path)
+                else:
+                    os.remove(path)
         generate(args.out)
         return 0
     scratch = tempfile.mkdtemp()
