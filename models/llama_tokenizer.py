@@ -24,7 +24,10 @@ check: encodes many strings (the reference corpus of llama_tokenizer_reference.p
   reports every disagreement by class. Two small Python BPEs explain the classes: one with SentencePiece's
   rule (best-scored piece first, leftmost on ties), one with Hugging Face's (lowest-ranked merge pair
   first, leftmost on ties); the check requires that the first reproduces sentencepiece and the second the
-  JS tokenizer on every string. Exit status 1 if anything is unexplained.
+  JS tokenizer on every string. It also encodes every string with two other scorings of the same
+  pieces: "tied-whitespace" (the 15 pieces of 2..16 spaces share one score, as the merge list suggests
+  Meta's file has it) must change nothing; "id" (score -id) is shown for information.
+  Exit status 1 if anything is unexplained, a known id is wrong, or "tied-whitespace" changes anything.
 
 Standard library, sentencepiece and protobuf only (Debian: python3-sentencepiece, python3-protobuf).
 """
