@@ -34,7 +34,7 @@ public enum GraphOptimization
 
 /// <summary>
 /// How to open a model folder: the execution provider, threads, graph optimisation, the image pixel limit
-/// and where the library's log goes.
+/// and EXIF orientation, and where the library's log goes.
 /// </summary>
 /// <example>
 /// <code>
@@ -74,6 +74,18 @@ public sealed record ModelOptions
         get;
         init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), value, "The pixel limit must be positive.");
     } = ModelImage.DefaultMaxPixels;
+
+    /// <summary>
+    /// Whether <see cref="VisionLanguageModel.LoadImage"/> and the chat client apply an image's EXIF orientation
+    /// (<see cref="ExifOrientationMode.Apply"/>, the default, as <c>transformers</c>' <c>load_image</c> does) or keep
+    /// the pixels as stored (<see cref="ExifOrientationMode.Ignore"/>, as an image processor given Pillow's
+    /// <c>Image.open</c> image does). Use the one the model's Python pipeline used.
+    /// </summary>
+    public ExifOrientationMode ExifOrientation
+    {
+        get;
+        init => field = Enum.IsDefined(value) ? value : throw new ArgumentOutOfRangeException(nameof(ExifOrientation), value, "Not a defined ExifOrientationMode; use ExifOrientationMode.Apply or ExifOrientationMode.Ignore.");
+    }
 
     /// <summary>
     /// Where the library logs what it decides, under the category <c>AttAnchor.OnnxRuntime.VisionLanguageModel</c>:

@@ -113,10 +113,13 @@ public sealed class VisionLanguageModel : IDisposable
         return new VisionLanguageModel(folder, config, options, graphs, prompts, device, logger);
     }
 
-    /// <summary>Loads an image file with this model's pixel limit (<see cref="ModelOptions.MaxImagePixels"/>).</summary>
+    /// <summary>
+    /// Loads an image file with this model's pixel limit (<see cref="ModelOptions.MaxImagePixels"/>) and EXIF
+    /// orientation mode (<see cref="ModelOptions.ExifOrientation"/>).
+    /// </summary>
     /// <param name="path">A JPEG, PNG, BMP, GIF or WebP file.</param>
-    /// <returns>The image, EXIF orientation applied, as 8-bit RGB.</returns>
-    public ModelImage LoadImage(string path) => ModelImage.FromFile(path, Options.MaxImagePixels);
+    /// <returns>The image as 8-bit RGB, its EXIF orientation applied unless the options say to ignore it.</returns>
+    public ModelImage LoadImage(string path) => ModelImage.FromFile(path, Options.MaxImagePixels, Options.ExifOrientation);
 
     /// <summary>
     /// Starts answering a question about an image. The question and options are checked now; the work

@@ -732,6 +732,8 @@ public class GenerationTests(ITestOutputHelper output)
     [InlineData(nameof(ModelOptions.MaxImagePixels), "0")]
     [InlineData(nameof(ModelOptions.MaxImagePixels), "-1")]
     [InlineData(nameof(ModelOptions.CudaDeviceId), "-1")]
+    [InlineData(nameof(ModelOptions.ExifOrientation), "2")]
+    [InlineData(nameof(ModelOptions.ExifOrientation), "-1")]
     public void An_out_of_range_option_throws_naming_it(string option, string value)
     {
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Make(option, value));
@@ -766,6 +768,7 @@ public class GenerationTests(ITestOutputHelper output)
     [InlineData(nameof(ModelOptions.IntraOpThreads), "0")]
     [InlineData(nameof(ModelOptions.MaxImagePixels), "1")]
     [InlineData(nameof(ModelOptions.CudaDeviceId), "0")]
+    [InlineData(nameof(ModelOptions.ExifOrientation), "1")]
     public void A_boundary_value_is_accepted(string option, string value)
     {
         object options = Make(option, value);
@@ -891,6 +894,7 @@ public class GenerationTests(ITestOutputHelper output)
             nameof(ModelOptions.IntraOpThreads) => new ModelOptions { IntraOpThreads = I() },
             nameof(ModelOptions.MaxImagePixels) => new ModelOptions { MaxImagePixels = long.Parse(value, CultureInfo.InvariantCulture) },
             nameof(ModelOptions.CudaDeviceId) => new ModelOptions { CudaDeviceId = I() },
+            nameof(ModelOptions.ExifOrientation) => new ModelOptions { ExifOrientation = (ExifOrientationMode)I() },
             _ => throw new ArgumentException($"unknown option {option}", nameof(option)),
         };
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Text.Json;
 using AttAnchor.GraphCheck;
 using AttAnchor.OnnxRuntime;
+using Microsoft.Extensions.AI;
 using Xunit.Abstractions;
 
 namespace AttAnchor.Models.Tests;
@@ -88,6 +89,26 @@ public class PreprocessingTests(ITestOutputHelper output)
 
         // NumPy sums pairwise and this sums in order, both in double: only the last bits may differ.
         Assert.True(largestSum <= 1e-9, $"channel sums differ from NumPy's by {largestSum:E2} (relative)");
+    }
+
+    [Fact]
+    public void LoadImage_and_the_chat_client_follow_ModelOptions_ExifOrientation()
+    {
+        // exif_rotated.jpg is stored 360 × 240 with orientation 6: 240 × 360 when applied.
+        string path = Path.Combine(Fixtures.FixturesFolder, "images", "exif_rotated.jpg");
+        var messages = new[] { new ChatMessage(ChatRole.User, [new TextContent("What is it?"), new DataContent(File.ReadAllBytes(path), "image/jpeg")]) };
+        Assert.Equal(ExifOrientationMode.Apply, ModelOptions.Default.ExifOrientation);
+        foreach ((ExifOrientationMode mode, int width, int height) in new[] { (ExifOrientationMode.Apply, 240, 360), (ExifOrientationMode.Ignore, 360, 240) })
+        {
+            using VisionLanguageModel model = VisionLanguageModel.Open(Path.Combine(Fixtures.FixturesFolder, "tiny-336-gqa"), Pipelines.Cpu with { ExifOrientation = mode });
+            ModelImage loaded = model.LoadImage(path);
+            Assert.Equal((width, height), (loaded.Width, loaded.Height));
+            Assert.Equal(ModelImage.FromFile(path, exifOrientation: mode).Rgb.ToArray(), loaded.Rgb.ToArray());
+
+            using AttAnchorChatClient client = model.AsIChatClient();
+            ChatRequest request = ChatRequest.Create(messages, null, client);
+            Assert.Equal((width, height), (request.Image.Width, request.Image.Height));
+        }
     }
 
     [Fact]

@@ -24,7 +24,7 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
     {
         ArgumentNullException.ThrowIfNull(messages);
         ChatMessage message = SingleUserMessage(messages);
-        var (image, question) = ReadMessage(message, client.Model.Options.MaxImagePixels);
+        var (image, question) = ReadMessage(message, client.Model.Options);
         return new ChatRequest(image, question, MapOptions(options, client));
     }
 
@@ -57,7 +57,7 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
         };
     }
 
-    private static (ModelImage Image, string Question) ReadMessage(ChatMessage message, long maxPixels)
+    private static (ModelImage Image, string Question) ReadMessage(ChatMessage message, ModelOptions options)
     {
         var text = new StringBuilder();
         DataContent? image = null;
@@ -100,7 +100,7 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
         ModelImage decoded;
         try
         {
-            decoded = ModelImage.FromBytes(image.Data.Span, maxPixels);
+            decoded = ModelImage.FromBytes(image.Data.Span, options.MaxImagePixels, options.ExifOrientation);
         }
         catch (InvalidDataException e)
         {

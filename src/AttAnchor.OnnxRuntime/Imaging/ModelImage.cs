@@ -62,21 +62,23 @@ public sealed class ModelImage
     /// <summary>The path the image was loaded from, for messages; <see langword="null"/> when it came from a stream, bytes or pixels.</summary>
     public string? Source { get; }
 
-    /// <summary>Loads an image file (JPEG, PNG, BMP, GIF or WebP) and applies its EXIF orientation.</summary>
+    /// <summary>Loads an image file (JPEG, PNG, BMP, GIF or WebP), applying its EXIF orientation unless told to ignore it.</summary>
     /// <param name="path">The file.</param>
     /// <param name="maxPixels">The largest width × height accepted; checked from the header before decoding.</param>
+    /// <param name="exifOrientation">Whether the EXIF orientation is applied (the default, as <c>transformers</c>' <c>load_image</c> does) or ignored.</param>
     /// <returns>The image, with <see cref="Source"/> set to <paramref name="path"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
     /// <exception cref="InvalidDataException">The file is empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
-    public static ModelImage FromFile(string path, long maxPixels = DefaultMaxPixels)
+    public static ModelImage FromFile(string path, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+        CheckDefined(exifOrientation);
         byte[] encoded;
         try
         {
@@ -87,22 +89,24 @@ public sealed class ModelImage
             throw new FileNotFoundException($"Image file not found: {path}. Check the path (relative paths start at {Environment.CurrentDirectory}).", path, e);
         }
 
-        return Decode(encoded, maxPixels, path);
+        return Decode(encoded, maxPixels, exifOrientation, path);
     }
 
-    /// <summary>Reads an encoded image (JPEG, PNG, BMP, GIF or WebP) from a stream to its end and applies its EXIF orientation.</summary>
+    /// <summary>Reads an encoded image (JPEG, PNG, BMP, GIF or WebP) from a stream to its end, applying its EXIF orientation unless told to ignore it.</summary>
     /// <param name="stream">The stream, read from its current position; it is not disposed.</param>
     /// <param name="maxPixels">The largest width × height accepted; checked from the header before decoding.</param>
+    /// <param name="exifOrientation">Whether the EXIF orientation is applied (the default, as <c>transformers</c>' <c>load_image</c> does) or ignored.</param>
     /// <returns>The image; <see cref="Source"/> is the file's path when <paramref name="stream"/> is a <see cref="FileStream"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
     /// <exception cref="InvalidDataException">The data is empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
     /// <exception cref="IOException">Reading the stream failed.</exception>
-    public static ModelImage FromStream(Stream stream, long maxPixels = DefaultMaxPixels)
+    public static ModelImage FromStream(Stream stream, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+        CheckDefined(exifOrientation);
         if (!stream.CanRead)
         {
             throw new ArgumentException("The stream cannot be read.", nameof(stream));
@@ -111,19 +115,21 @@ public sealed class ModelImage
         string? source = (stream as FileStream)?.Name;
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
-        return Decode(copy.GetBuffer().AsSpan(0, (int)copy.Length), maxPixels, source);
+        return Decode(copy.GetBuffer().AsSpan(0, (int)copy.Length), maxPixels, exifOrientation, source);
     }
 
-    /// <summary>Decodes an encoded image (JPEG, PNG, BMP, GIF or WebP) and applies its EXIF orientation.</summary>
+    /// <summary>Decodes an encoded image (JPEG, PNG, BMP, GIF or WebP), applying its EXIF orientation unless told to ignore it.</summary>
     /// <param name="encoded">The file's bytes.</param>
     /// <param name="maxPixels">The largest width × height accepted; checked from the header before decoding.</param>
+    /// <param name="exifOrientation">Whether the EXIF orientation is applied (the default, as <c>transformers</c>' <c>load_image</c> does) or ignored.</param>
     /// <returns>The image.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
     /// <exception cref="InvalidDataException">The data is empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
-    public static ModelImage FromBytes(ReadOnlySpan<byte> encoded, long maxPixels = DefaultMaxPixels)
+    public static ModelImage FromBytes(ReadOnlySpan<byte> encoded, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
-        return Decode(encoded, maxPixels, null);
+        CheckDefined(exifOrientation);
+        return Decode(encoded, maxPixels, exifOrientation, null);
     }
 
     /// <summary>Wraps raw pixels (copied): <paramref name="width"/> × <paramref name="height"/> × 3 bytes, R G B interleaved, rows top to bottom.</summary>
@@ -154,10 +160,18 @@ public sealed class ModelImage
     /// <inheritdoc/>
     public override string ToString() => Source is null ? $"{Width}×{Height} RGB image" : $"{Width}×{Height} RGB image from {Source}";
 
+    private static void CheckDefined(ExifOrientationMode exifOrientation)
+    {
+        if (!Enum.IsDefined(exifOrientation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(exifOrientation), exifOrientation, "Not a defined ExifOrientationMode; use ExifOrientationMode.Apply or ExifOrientationMode.Ignore.");
+        }
+    }
+
     /// <summary>The data's name in messages.</summary>
     private static string Describe(string? source) => source is null ? "The image data" : $"The image file {source}";
 
-    private static ModelImage Decode(ReadOnlySpan<byte> encoded, long maxPixels, string? source)
+    private static ModelImage Decode(ReadOnlySpan<byte> encoded, long maxPixels, ExifOrientationMode exifOrientation, string? source)
     {
         string what = Describe(source);
         if (encoded.IsEmpty)
@@ -221,8 +235,8 @@ public sealed class ModelImage
             });
         }
 
-        SKEncodedOrigin origin = codec.EncodedOrigin;
-        if (format == SKEncodedImageFormat.Png && origin == SKEncodedOrigin.TopLeft)
+        SKEncodedOrigin origin = exifOrientation == ExifOrientationMode.Ignore ? SKEncodedOrigin.TopLeft : codec.EncodedOrigin;
+        if (exifOrientation == ExifOrientationMode.Apply && format == SKEncodedImageFormat.Png && origin == SKEncodedOrigin.TopLeft)
         {
             origin = ExifOrientation.FromPng(encoded) ?? origin;
         }

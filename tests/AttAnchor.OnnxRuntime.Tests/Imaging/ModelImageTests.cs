@@ -43,6 +43,51 @@ public sealed class ModelImageTests : IDisposable
         Assert.Equal(expected, image.Rgb.ToArray());
     }
 
+    [Theory]
+    [MemberData(nameof(Orientations))]
+    public void A_JPEGs_EXIF_orientation_is_ignored_when_asked_as_Image_open_alone_does(int orientation)
+    {
+        const int Width = 7, Height = 5;
+        byte[] plain = TestImages.SkiaJpeg(TestImages.Gradient(Width, Height), Width, Height);
+        byte[] stored = TestImages.DecodeStoredRgb(plain, out _, out _);
+
+        ModelImage image = ModelImage.FromBytes(TestImages.WithExifOrientation(plain, orientation), exifOrientation: ExifOrientationMode.Ignore);
+
+        Assert.Equal((Width, Height), (image.Width, image.Height));
+        Assert.Equal(stored, image.Rgb.ToArray());
+    }
+
+    [Theory]
+    [MemberData(nameof(Orientations))]
+    public void A_PNGs_eXIf_orientation_is_ignored_when_asked(int orientation)
+    {
+        const int Width = 6, Height = 4;
+        byte[] rgb = TestImages.Gradient(Width, Height);
+        byte[] png = TestImages.Png(Width, Height, 2, rgb, ("eXIf", TestImages.TiffOrientation(orientation)));
+
+        ModelImage image = ModelImage.FromBytes(png, exifOrientation: ExifOrientationMode.Ignore);
+
+        Assert.Equal((Width, Height), (image.Width, image.Height));
+        Assert.Equal(rgb, image.Rgb.ToArray());
+    }
+
+    [Fact]
+    public void The_EXIF_mode_reaches_the_pixels_through_every_factory()
+    {
+        byte[] jpeg = TestImages.WithExifOrientation(TestImages.SkiaJpeg(TestImages.Gradient(7, 5), 7, 5), 6);
+        string path = Path.Combine(_folder, "rotated.jpg");
+        File.WriteAllBytes(path, jpeg);
+
+        Assert.Equal((5, 7), Size(ModelImage.FromFile(path)));
+        Assert.Equal((7, 5), Size(ModelImage.FromFile(path, exifOrientation: ExifOrientationMode.Ignore)));
+        Assert.Equal((5, 7), Size(ModelImage.FromStream(new MemoryStream(jpeg))));
+        Assert.Equal((7, 5), Size(ModelImage.FromStream(new MemoryStream(jpeg), exifOrientation: ExifOrientationMode.Ignore)));
+        Assert.Equal((5, 7), Size(ModelImage.FromBytes(jpeg, exifOrientation: ExifOrientationMode.Apply)));
+        Assert.Equal((7, 5), Size(ModelImage.FromBytes(jpeg, exifOrientation: ExifOrientationMode.Ignore)));
+
+        static (int, int) Size(ModelImage image) => (image.Width, image.Height);
+    }
+
     [Fact]
     public void The_committed_EXIF_fixture_turns_360_by_240_into_240_by_360()
     {
@@ -330,6 +375,10 @@ public sealed class ModelImageTests : IDisposable
         Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromFile(Path.Combine(_folder, "x.png"), maxPixels: 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromBytes(new byte[10], maxPixels: -1));
         Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromStream(new MemoryStream(), maxPixels: 0));
+        var undefined = (ExifOrientationMode)2;
+        Assert.Contains("ExifOrientationMode.Apply", Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromFile(Path.Combine(_folder, "x.png"), exifOrientation: undefined)).Message, StringComparison.Ordinal);
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromBytes(new byte[10], exifOrientation: undefined));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ModelImage.FromStream(new MemoryStream(), exifOrientation: undefined));
         Assert.Throws<ArgumentNullException>(() => ModelImage.FromStream(null!));
         using (var unreadable = new UnreadableStream())
         {
