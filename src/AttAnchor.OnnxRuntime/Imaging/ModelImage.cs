@@ -24,8 +24,8 @@ namespace AttAnchor.OnnxRuntime;
 /// Pixels match Pillow's exactly for PNG (RGB, RGBA, grayscale with or without alpha, palette; 16-bit
 /// colour keeps the high byte, as Pillow does), BMP, a GIF's opaque pixels, and JPEG as the fixtures
 /// measure it (4:4:4; both libraries decode with libjpeg-turbo's integer IDCT, but chroma upsampling of
-/// subsampled JPEGs has not been compared). Known differences: 16-bit grayscale PNGs (Pillow's
-/// <c>convert("RGB")</c> clips the 16-bit value at 255; SkiaSharp keeps the high byte), CMYK JPEGs,
+/// subsampled JPEGs has not been compared). 16-bit grayscale PNGs give min(v, 255), as Pillow's
+/// <c>convert("RGB")</c> of its mode I does (SkiaSharp would keep the high byte). Known differences: CMYK JPEGs,
 /// and a GIF's transparent pixels (SkiaSharp gives black, Pillow the palette colour).
 /// </para>
 /// </remarks>
@@ -233,6 +233,19 @@ public sealed class ModelImage
                 SKCodecResult.ErrorInInput => $"{what} is corrupt: its {format} data has an error. Give an intact file.",
                 _ => $"{what} ({format}, {width}×{height}) could not be decoded to 8-bit RGB ({decoded}). Convert it to an 8-bit PNG or JPEG.",
             });
+        }
+
+        if (format == SKEncodedImageFormat.Png && PngGray16.Is(encoded))
+        {
+            // SkiaSharp keeps the high byte of 16-bit grey; Pillow's convert("RGB") clips the value at 255.
+            try
+            {
+                PngGray16.ReadClipped(encoded, width, height, rgba);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new InvalidDataException($"{what} is a 16-bit greyscale PNG, and {e.Message}", e);
+            }
         }
 
         SKEncodedOrigin origin = exifOrientation == ExifOrientationMode.Ignore ? SKEncodedOrigin.TopLeft : codec.EncodedOrigin;

@@ -165,6 +165,69 @@ public sealed class ModelImageTests : IDisposable
         Assert.Equal(new byte[] { 3, 128, 18, 255, 0, 127, 3, 128, 18, 255, 0, 127 }, image.Rgb.ToArray());
     }
 
+    [Fact]
+    public void Sixteen_bit_grayscale_is_clipped_at_255_as_Pillows_convert_RGB_does_for_every_value()
+    {
+        // Pillow opens 16-bit grey as mode I; its convert("RGB") gives min(v, 255), not the high byte.
+        var samples = new byte[2 * 65536];
+        for (int v = 0; v < 65536; v++)
+        {
+            samples[2 * v] = (byte)(v >> 8);
+            samples[(2 * v) + 1] = (byte)v;
+        }
+
+        ModelImage image = ModelImage.FromBytes(TestImages.Png(256, 256, 0, 16, samples));
+
+        byte[] rgb = image.Rgb.ToArray();
+        for (int v = 0; v < 65536; v++)
+        {
+            byte expected = (byte)Math.Min(v, 255);
+            if (rgb[3 * v] != expected || rgb[(3 * v) + 1] != expected || rgb[(3 * v) + 2] != expected)
+            {
+                Assert.Fail($"16-bit grey {v} (pixel ({v % 256}, {v / 256})) became ({rgb[3 * v]}, {rgb[(3 * v) + 1]}, {rgb[(3 * v) + 2]}); Pillow gives {expected}.");
+            }
+        }
+    }
+
+    [Fact]
+    public void Sixteen_bit_grayscale_with_a_tRNS_grey_is_clipped_and_its_orientation_applied()
+    {
+        byte[] samples = [0x00, 0x10, 0x00, 0xFF, 0x01, 0x00, 0x03, 0xE8, 0x00, 0x00, 0xFF, 0xFF];
+        byte[] png = TestImages.Png(3, 2, 0, 16, samples, ("tRNS", [0x00, 0xFF]), ("eXIf", TestImages.TiffOrientation(3)));
+
+        // Stored: 16, 255 (transparent), 256 / 1000, 0, 65535; clipped: 16, 255, 255 / 255, 0, 255; orientation 3 turns it 180°.
+        Assert.Equal(new byte[] { 255, 255, 255, 0, 0, 0, 255, 255, 255, 255, 255, 255, 255, 255, 255, 16, 16, 16 }, ModelImage.FromBytes(png).Rgb.ToArray());
+        Assert.Equal(new byte[] { 16, 16, 16, 255, 255, 255, 255, 255, 255, 255, 255, 255, 0, 0, 0, 255, 255, 255 },
+            ModelImage.FromBytes(png, exifOrientation: ExifOrientationMode.Ignore).Rgb.ToArray());
+    }
+
+    /// <summary>2 × 2 images of 16-bit grey + alpha and RGBA samples, and the RGB Pillow gives: the high bytes.</summary>
+    public static TheoryData<byte, ushort[], byte[]> SixteenBitWithAlpha => new()
+    {
+        { 4, [0x00FF, 0x1234, 0x0100, 0x8000, 0xFFFF, 0x0000, 0x7F01, 0x00FF], [0, 0, 0, 1, 1, 1, 255, 255, 255, 127, 127, 127] },
+        {
+            6, [0x00FF, 0x0100, 0x03E8, 0x1234, 0x7F01, 0xFFFF, 0x80FF, 0x0001, 0x00FF, 0x0100, 0x03E8, 0x1234, 0x7F01, 0xFFFF, 0x80FF, 0x0001],
+            [0, 1, 3, 127, 255, 128, 0, 1, 3, 127, 255, 128]
+        },
+    };
+
+    [Theory]
+    [MemberData(nameof(SixteenBitWithAlpha))]
+    public void Sixteen_bit_grayscale_with_alpha_and_RGBA_keep_the_high_byte_as_Pillow_does(byte colorType, ushort[] values, byte[] expected)
+    {
+        // Pillow opens both as RGBA through its LA;16B and RGBA;16B unpackers, which keep the high byte.
+        byte[] samples = [.. values.SelectMany(v => new[] { (byte)(v >> 8), (byte)v })];
+        Assert.Equal(expected, ModelImage.FromBytes(TestImages.Png(2, 2, colorType, 16, samples)).Rgb.ToArray());
+    }
+
+    [Fact]
+    public void A_truncated_16_bit_grayscale_PNG_is_refused_as_truncated()
+    {
+        byte[] whole = TestImages.Png(64, 48, 0, 16, TestImages.Noise(64 * 48 * 2, seed: 10));
+        var e = Assert.Throws<InvalidDataException>(() => ModelImage.FromBytes(whole.AsSpan(0, whole.Length / 2)));
+        Assert.Contains("truncated", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData(new byte[] { (byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 3, 0, 1, 0, 0, 0, 6, 0, 0, 0 }, 6)]
     [InlineData(new byte[] { (byte)'I', (byte)'I', 42, 0, 8, 0, 0, 0, 1, 0, 0x12, 0x01, 4, 0, 1, 0, 0, 0, 8, 0, 0, 0 }, 8)]
