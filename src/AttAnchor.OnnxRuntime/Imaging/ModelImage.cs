@@ -4,10 +4,11 @@ namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
 /// An image for a vision-language model: 8-bit RGB pixels in memory, R G B interleaved, rows top to
-/// bottom, with the EXIF orientation already applied. It holds what the Python reference's
-/// <c>load_image</c> (Pillow's <c>Image.open</c>, <c>ImageOps.exif_transpose</c>, <c>convert("RGB")</c>)
-/// holds: no colour management (ICC profiles and gamma are ignored, as Pillow ignores them), alpha
-/// dropped without compositing, grayscale replicated into the three channels.
+/// bottom, with the EXIF orientation applied (unless <see cref="ExifOrientationMode.Ignore"/> was asked
+/// for). It holds what the Python reference's <c>load_image</c> (Pillow's <c>Image.open</c>,
+/// <c>ImageOps.exif_transpose</c>, <c>convert("RGB")</c>) holds: no colour management (ICC profiles and
+/// gamma are ignored, as Pillow ignores them), alpha dropped without compositing, grayscale replicated
+/// into the three channels.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -21,12 +22,14 @@ namespace AttAnchor.OnnxRuntime;
 /// and PNG's <c>eXIf</c> chunk (here, since SkiaSharp's PNG codec ignores it).
 /// </para>
 /// <para>
-/// Pixels match Pillow's exactly for PNG (RGB, RGBA, grayscale with or without alpha, palette; 16-bit
-/// colour keeps the high byte, as Pillow does), BMP, a GIF's opaque pixels, and JPEG as the fixtures
-/// measure it (4:4:4; both libraries decode with libjpeg-turbo's integer IDCT, but chroma upsampling of
-/// subsampled JPEGs has not been compared). 16-bit grayscale PNGs give min(v, 255), as Pillow's
-/// <c>convert("RGB")</c> of its mode I does (SkiaSharp would keep the high byte). Known differences: CMYK JPEGs,
-/// and a GIF's transparent pixels (SkiaSharp gives black, Pillow the palette colour).
+/// Pixels equal Pillow 9.4's bit for bit on the real photographs in <c>models/fixtures/photos/</c>, in
+/// both EXIF modes: JPEG baseline 4:4:4, 4:2:2 and 4:2:0, progressive, greyscale and CMYK; PNG RGB,
+/// RGBA, grey with alpha, palette with and without transparency, 16-bit grey, 16-bit grey with alpha
+/// and 16-bit colour; lossy and lossless WebP. Pillow keeps the high byte of 16-bit colour and of
+/// 16-bit grey with alpha, as SkiaSharp does, but opens 16-bit grey as 32-bit integers whose
+/// <c>convert("RGB")</c> clips at 255. SkiaSharp decodes 16-bit PNGs to 8 bits only, so that layout's
+/// samples are read from the file here. BMP and a GIF's opaque pixels match in the unit tests. Known
+/// difference: a GIF's transparent pixels (SkiaSharp gives black, Pillow the palette colour).
 /// </para>
 /// </remarks>
 public sealed class ModelImage
