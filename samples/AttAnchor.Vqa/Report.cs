@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace AttAnchor.Vqa;
 
 /// <summary>Writes an answer as the spec's JSON object or as the human-readable report.</summary>
-internal sealed class Report(VisionLanguageModel model, string modelFolder, string question, string? note, TimeSpan open, TimeSpan load)
+internal sealed class Report(VisionLanguageModel model, string modelFolder, ModelImage image, string question, string? note, TimeSpan open, TimeSpan load)
 {
     /// <summary>The JSON object of docs/spec/vqa-cli.md, with a few more fields after the spec's (and <c>anchor_map</c> when <paramref name="anchorMap"/> was written).</summary>
     public void WriteJson(TextWriter stdout, VqaResult result, string? anchorMap = null)
@@ -62,6 +62,11 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, stri
             json.WriteString("device_reason", result.Device.Reason);
             json.WriteString("model", modelFolder);
             json.WriteString("question", question);
+            json.WriteStartArray("image_size");
+            json.WriteNumberValue(image.Width);
+            json.WriteNumberValue(image.Height);
+            json.WriteEndArray();
+            json.WriteString("exif", VqaApp.ExifName(model.Options.ExifOrientation));
             json.WriteNumber("baseline_sequence_length", result.BaselineSequenceLength);
             json.WriteBoolean("anchoring", !result.Anchoring.IsIdentity);
             json.WriteNumber("threshold", Math.Round((double)result.Anchoring.Threshold, 6));
@@ -90,6 +95,7 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, stri
         // Plain lines (not Spectre markup) so that long ones are not wrapped at 80 columns when redirected.
         stdout.WriteLine($"model:  {modelFolder}: {model.Config.Describe()}");
         stdout.WriteLine($"device: {model.Device}");
+        stdout.WriteLine($"image:  {image.Width}×{image.Height}, EXIF orientation {(model.Options.ExifOrientation == ExifOrientationMode.Ignore ? "ignored" : "applied")}");
         if (note is not null)
         {
             stdout.WriteLine($"note:   {note}");

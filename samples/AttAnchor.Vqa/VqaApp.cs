@@ -50,6 +50,7 @@ internal static class VqaApp
         public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU, saying which.", HelpName = "cpu|cuda[:N]" };
         public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
         public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse images with more pixels than this, before decoding them.", DefaultValueFactory = _ => ModelImage.DefaultMaxPixels, HelpName = "N" };
+        public readonly Option<string> Exif = ExifOption();
         public readonly Option<bool> Json = new("--json") { Description = "Print one JSON object instead of the human-readable report." };
         public readonly Option<string> LogLevel = new("--log-level") { Description = $"Write the library's log (device chosen and why, model-folder checks, anchor counts) to stderr at this level and above: {TextLogger.Levels}.", DefaultValueFactory = _ => "none", HelpName = "LEVEL" };
         public readonly Option<string?> AnchorMap = new("--anchor-map") { Description = "Also write a PNG of the image as the model saw it, with the patch grid and each anchored patch labelled with its word and similarity. The folder must exist.", HelpName = "FILE" };
@@ -57,7 +58,7 @@ internal static class VqaApp
         public RootCommand Command()
         {
             var root = new RootCommand("Answers a question about an image with a LLaVA-style model exported to ONNX, with AttAnchor token regrouping.");
-            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Json, AnchorMap, LogLevel])
+            foreach (Option option in (Option[])[Model, Image, Question, Threshold, Direction, NoAnchor, MaxNewTokens, Temperature, TopK, TopP, Seed, RepetitionPenalty, Stop, Device, Threads, MaxPixels, Exif, Json, AnchorMap, LogLevel])
             {
                 root.Add(option);
             }
@@ -115,7 +116,7 @@ internal static class VqaApp
         string? anchorMap = p.GetValue(o.AnchorMap);
         try
         {
-            modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels) };
+            modelOptions = new ModelOptions { IntraOpThreads = p.GetValue(o.Threads), MaxImagePixels = p.GetValue(o.MaxPixels), ExifOrientation = ParseExif(p.GetValue(o.Exif)) };
             modelOptions = ParseDevice(p.GetValue(o.Device), modelOptions);
             if (TextLogger.ParseLevel(p.GetValue(o.LogLevel)!) is { } level)
             {
@@ -182,7 +183,7 @@ internal static class VqaApp
             generation = generation with { Anchoring = anchoring };
             string? note = modelArgument is null ? DefaultModelNote : null;
             AnswerStream answer = model.Answer(image, question, generation);
-            var report = new Report(model, modelFolder, question, note, open, load);
+            var report = new Report(model, modelFolder, image, question, note, open, load);
             if (json)
             {
                 await foreach (string _ in answer.WithCancellation(cancellationToken).ConfigureAwait(false))
@@ -333,6 +334,27 @@ internal static class VqaApp
             throw new ArgumentException($"--anchor-map {path}: the folder {folder} does not exist; create it first, or write the map elsewhere.");
         }
     }
+
+    /// <summary>The <c>--exif apply|ignore</c> option, shared by the question and the <c>eval</c> subcommand.</summary>
+    internal static Option<string> ExifOption() => new("--exif")
+    {
+        Description = "apply: turn the image as its EXIF orientation says, as transformers' load_image does (the default); " +
+            "ignore: keep the pixels as stored, as an image processor given PIL's Image.open image does.",
+        DefaultValueFactory = _ => "apply",
+        HelpName = "apply|ignore",
+    };
+
+    /// <summary>The <c>--exif</c> value: <c>apply</c> or <c>ignore</c>, in any case.</summary>
+    /// <exception cref="ArgumentException">Anything else.</exception>
+    internal static ExifOrientationMode ParseExif(string? value) => value?.ToLowerInvariant() switch
+    {
+        null or "apply" => ExifOrientationMode.Apply,
+        "ignore" => ExifOrientationMode.Ignore,
+        _ => throw new ArgumentException($"--exif must be apply or ignore; got '{value}'. apply turns the image as its EXIF orientation says (as transformers' load_image does); ignore keeps it as stored."),
+    };
+
+    /// <summary><c>apply</c> or <c>ignore</c>, as <c>--exif</c> takes it.</summary>
+    internal static string ExifName(ExifOrientationMode mode) => mode == ExifOrientationMode.Ignore ? "ignore" : "apply";
 
     private static AnchorDirection? ParseDirection(string? direction) => direction switch
     {

@@ -95,6 +95,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(VqaApp.UsageError, "--max-new-tokens", "--max-new-tokens", "0")]
     [InlineData(VqaApp.UsageError, "--device", "--device", "tpu")]
     [InlineData(VqaApp.UsageError, "--threads", "--threads", "-2")]
+    [InlineData(VqaApp.UsageError, "--exif must be apply or ignore", "--exif", "sideways")]
     [InlineData(VqaApp.UsageError, "Unrecognized", "--image", "x.png")]
     [InlineData(VqaApp.RunError, "bad.jsonl:2: not JSON", "--data", "bad.jsonl")]
     [InlineData(VqaApp.RunError, "missing.jsonl:1: image not found", "--data", "missing.jsonl")]
@@ -268,6 +269,43 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
 
         Assert.NotEqual(BarChart.ColorOf(0), BarChart.ColorOf(1));
         Assert.True(pixels.Take(png.Width * 40).Count(p => p != SKColors.White) > 200, "the title is drawn");
+    }
+
+    /// <summary>
+    /// <c>--exif</c> reaches the images. On a real photo stored sideways (EXIF orientation 8), the trained shapes model with
+    /// AttAnchor copies 3 words next to patches of the photo turned upright and 5 next to those of the photo as stored (the
+    /// random-weight fixtures answer alike either way): the report's count is the library's for the mode asked for.
+    /// </summary>
+    [Theory]
+    [InlineData("ignore")]
+    [InlineData("apply")]
+    public async Task Eval_loads_the_images_with_the_EXIF_mode_it_is_given(string exif)
+    {
+        const string Photo = "coffee_exif8.jpg", Question = "What color is the circle?";
+        string data = Directory.CreateDirectory(Path.Combine(_folder, "photo")).FullName;
+        string photo = Path.Combine(Fixtures.FixturesFolder, "photos", Photo);
+        File.Copy(photo, Path.Combine(data, Photo));
+        File.WriteAllText(Path.Combine(data, "photo.jsonl"), Line(1, Photo, Question, "red") + "\n");
+        string outFolder = Path.Combine(_folder, "out");
+
+        var (code, _, stderr) = await VqaConsole.Run([
+            "eval", "--model", ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained), "--data", data, "--config", "default",
+            "--max-new-tokens", "8", "--device", "cpu", "--exif", exif, "--out", outFolder]);
+
+        Assert.True(code == 0, $"exit {code}: {stderr}");
+        using JsonDocument json = JsonDocument.Parse(File.ReadAllText(Path.Combine(outFolder, EvalReport.JsonFile)));
+        Assert.Equal(exif, json.RootElement.GetProperty("settings").GetProperty("exif").GetString());
+        JsonElement item = json.RootElement.GetProperty("runs")[0].GetProperty("splits")[0].GetProperty("items")[0];
+
+        VisionLanguageModel model = ShapesModel.Get(ShapesModel.AttAnchorTrained);
+        var options = new GenerationOptions { MaxNewTokens = 8 };
+        VqaResult asStored = await model.AnswerAsync(ModelImage.FromFile(photo, exifOrientation: ExifOrientationMode.Ignore), Question, options);
+        VqaResult upright = await model.AnswerAsync(ModelImage.FromFile(photo), Question, options);
+        Assert.NotEqual(asStored.Anchors.Count, upright.Anchors.Count);
+        VqaResult expected = exif == "ignore" ? asStored : upright;
+        Assert.Equal((expected.Text, expected.Anchors.Count, expected.SequenceLength),
+            (item.GetProperty("answer").GetString(), item.GetProperty("anchors").GetInt32(), item.GetProperty("sequence_length").GetInt32()));
+        Assert.Contains(exif == "ignore" ? "EXIF orientation ignored" : "turned as their EXIF orientation says", File.ReadAllText(Path.Combine(outFolder, EvalReport.MarkdownFile)), StringComparison.Ordinal);
     }
 
     [Fact]

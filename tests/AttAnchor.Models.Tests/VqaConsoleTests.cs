@@ -150,6 +150,8 @@ public class VqaConsoleTests(ITestOutputHelper output)
     [InlineData("Model folder not found", "--question", "What?", "--image", "square.png", "--model", "no/such/folder")]
     [InlineData("unrecognized", "--question", "What?", "--image", "square.png", "--frobnicate")]
     [InlineData("above the limit", "--question", "What?", "--image", "large.png", "--max-pixels", "1000")]
+    [InlineData("--exif must be apply or ignore", "--question", "What?", "--image", "square.png", "--exif", "sideways")]
+    [InlineData("--exif must be apply or ignore", "--question", "What?", "--image", "square.png", "--model", "no/such/folder", "--exif", "rotate")]
     public async Task Errors_are_one_line_on_stderr_with_nothing_on_stdout(string expected, params string[] args)
     {
         string[] resolved = [.. args.Select(a => a.EndsWith(".png", StringComparison.Ordinal) && a != "no-such-file.png" ? Pipelines.ImagePath(a) : a), "--json"];
@@ -162,6 +164,33 @@ public class VqaConsoleTests(ITestOutputHelper output)
         Assert.Single(stderr.TrimEnd('\n').Split('\n'));
         Assert.StartsWith("error: ", stderr, StringComparison.Ordinal);
         Assert.Contains(expected, stderr, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>
+    /// <c>--exif</c> on a real photo stored sideways with EXIF orientation 6 (222 × 333 as stored, 333 × 222 upright): the
+    /// JSON's <c>image_size</c> and <c>exif</c> and the report's image line say what the model was given.
+    /// </summary>
+    [Theory]
+    [InlineData(null, 333, 222, "applied")]
+    [InlineData("apply", 333, 222, "applied")]
+    [InlineData("ignore", 222, 333, "ignored")]
+    [InlineData("IGNORE", 222, 333, "ignored")]
+    public async Task The_exif_option_turns_a_rotated_photo_or_keeps_it_as_stored(string? exif, int width, int height, string said)
+    {
+        string[] common = ["--model", Path.Combine(Fixtures.FixturesFolder, "tiny-336-gqa"), "--image", Path.Combine(Fixtures.FixturesFolder, "photos", "coffee_exif6.jpg"),
+            "--question", "What is it?", "--max-new-tokens", "2", "--device", "cpu", .. (exif is null ? (string[])[] : ["--exif", exif])];
+
+        var (code, stdout, stderr) = await VqaConsole.Run([.. common, "--json"]);
+
+        Assert.True(code == 0, stderr);
+        using JsonDocument json = JsonDocument.Parse(stdout);
+        Assert.Equal([width, height], json.RootElement.GetProperty("image_size").EnumerateArray().Select(e => e.GetInt32()));
+        Assert.Equal(said == "ignored" ? "ignore" : "apply", json.RootElement.GetProperty("exif").GetString());
+
+        (code, stdout, stderr) = await VqaConsole.Run(common);
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"image:  {width}×{height}, EXIF orientation {said}", stdout, StringComparison.Ordinal);
     }
 
     [Fact]

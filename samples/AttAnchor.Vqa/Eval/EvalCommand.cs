@@ -26,13 +26,14 @@ internal sealed class EvalCommand
     private readonly Option<int> _maxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate per answer, EOS included (greedy decoding).", DefaultValueFactory = _ => DefaultMaxNewTokens, HelpName = "N" };
     private readonly Option<string> _device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU.", HelpName = "cpu|cuda[:N]" };
     private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
+    private readonly Option<string> _exif = VqaApp.ExifOption();
     private readonly Option<string> _out = new("--out") { Description = "The folder for report.json, report.md and report.png (created if missing).", Required = true, HelpName = "DIR" };
 
     /// <summary>Makes the command with its options; the caller sets its action.</summary>
     public EvalCommand()
     {
         Command = new Command("eval", "Evaluates models on POPE-format question files (yes/no and open items) with and without AttAnchor; writes report.json, report.md and report.png.");
-        foreach (Option option in (Option[])[_model, _data, _config, _images, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _out])
+        foreach (Option option in (Option[])[_model, _data, _config, _images, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _exif, _out])
         {
             Command.Add(option);
         }
@@ -53,7 +54,7 @@ internal sealed class EvalCommand
         string outFolder = parsed.GetValue(_out)!;
         try
         {
-            modelOptions = VqaApp.ParseDevice(parsed.GetValue(_device), new ModelOptions { IntraOpThreads = parsed.GetValue(_threads) });
+            modelOptions = VqaApp.ParseDevice(parsed.GetValue(_device), new ModelOptions { IntraOpThreads = parsed.GetValue(_threads), ExifOrientation = VqaApp.ParseExif(parsed.GetValue(_exif)) });
             generation = new GenerationOptions { MaxNewTokens = parsed.GetValue(_maxNewTokens), Temperature = 0 };
             configs = ParseConfigs(parsed.GetValue(_config) ?? []);
             if (limit is < 1)
@@ -88,7 +89,7 @@ internal sealed class EvalCommand
                 [.. splits.Select(s => new DataSource(s.Name, s.File, s.Items.Count, s.TotalItems))],
                 [.. configs.Select(c => c.Argument)],
                 parsed.GetValue(_images), suffix, limit, generation.MaxNewTokens, generation.Temperature,
-                parsed.GetValue(_device) ?? "auto", modelOptions.IntraOpThreads);
+                parsed.GetValue(_device) ?? "auto", modelOptions.IntraOpThreads, VqaApp.ExifName(modelOptions.ExifOrientation));
             var report = new EvalReport(settings, runs);
             report.Write(outFolder);
             stdout.Write(report.SummaryTable());

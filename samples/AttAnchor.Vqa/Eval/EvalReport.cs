@@ -17,9 +17,10 @@ namespace AttAnchor.Vqa.Eval;
 /// <param name="Temperature">Always 0: greedy decoding.</param>
 /// <param name="Device">The <c>--device</c> asked for (<c>auto</c> when not given); each run says where it ran.</param>
 /// <param name="Threads">The <c>--threads</c> (0: ONNX Runtime chooses).</param>
+/// <param name="Exif">The <c>--exif</c>: <c>apply</c> (images turned as their EXIF orientation says) or <c>ignore</c>.</param>
 internal sealed record EvalSettings(
     IReadOnlyList<string> Models, IReadOnlyList<DataSource> Data, IReadOnlyList<string> Configs, string? Images, string? QuestionSuffix,
-    int? Limit, int MaxNewTokens, float Temperature, string Device, int Threads);
+    int? Limit, int MaxNewTokens, float Temperature, string Device, int Threads, string Exif);
 
 /// <summary>One split's source.</summary>
 /// <param name="Split">The split's name (the file name without extension).</param>
@@ -180,6 +181,7 @@ internal sealed record EvalReport(EvalSettings Settings, IReadOnlyList<RunReport
 
         md.Append(CultureInfo.InvariantCulture, $"- greedy decoding, at most {Settings.MaxNewTokens} new tokens");
         md.Append(Settings.QuestionSuffix is null ? "; no question suffix\n" : $"; question suffix `{Settings.QuestionSuffix}`\n");
+        md.Append(Settings.Exif == "ignore" ? "- images as stored, EXIF orientation ignored\n" : "- images turned as their EXIF orientation says\n");
         foreach (RunReport run in Runs)
         {
             md.Append(CultureInfo.InvariantCulture, $"- {Escape(run.Label)}: `{run.Model}` on {run.Device}\n");
