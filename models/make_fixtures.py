@@ -24,8 +24,9 @@ from fuse import main as fuse_main  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 # Fixture folders that other scripts make (models/llama_tokenizer.py and llama_tokenizer_reference.py, from
-# an npm package): this script neither deletes nor compares them.
-KEPT = ("llama-tokenizer",)
+# an npm package; make_photos.py and make_photo_references.py, from Debian's photographs): this script
+# neither deletes nor compares them.
+KEPT = ("llama-tokenizer", "photos")
 
 
 def generate(root):
