@@ -159,8 +159,8 @@ public sealed class PhotoTests
         int y0 = differingRows[0], x0 = differingColumns[0];
         int at = 3 * ((y0 * width) + x0);
         return $"{differingRows.Count} of {height} rows and {differingColumns.Count} of {width} columns differ. " +
-            $"The first difference is in row {y0}, at column {x0} or at one of the later differing columns ({string.Join(", ", differingColumns.Take(8))}{(differingColumns.Count > 8 ? ", …" : "")}); " +
-            $"ours at ({x0}, {y0}) is RGB ({rgb[at]}, {rgb[at + 1]}, {rgb[at + 2]}).";
+            $"The first differing pixel is in row {y0}, in one of the differing columns {string.Join(", ", differingColumns.Take(8))}{(differingColumns.Count > 8 ? ", …" : "")} " +
+            $"(ours at ({x0}, {y0}): RGB {rgb[at]}, {rgb[at + 1]}, {rgb[at + 2]}).";
     }
 
     private sealed record PixelSample(int C, int Y, int X, float Value);
