@@ -6,6 +6,8 @@
                                                         # compare byte for byte with models/fixtures/
 
 Needs Debian's python3-torch, python3-onnx, python3-pil, python3-sentencepiece (models/README.md).
+models/fixtures/llama-tokenizer/ and models/fixtures/photos/ are left as they are and not compared:
+other scripts make them (models/README.md).
 """
 import argparse
 import dataclasses
