@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Text;
 
 namespace AttAnchor.OnnxRuntime;
@@ -101,43 +102,61 @@ internal sealed class SentencePieceBpe
     /// <param name="addDummyPrefix">Whether a <c>▁</c> goes in front (SentencePiece's <c>add_dummy_prefix</c>); pass the model's own setting for plain SentencePiece behaviour.</param>
     public int[] Encode(ReadOnlySpan<char> text, bool addDummyPrefix)
     {
-        char[] normalized = Normalize(text, addDummyPrefix, _model.RemoveExtraWhitespaces, _model.EscapeWhitespaces);
-        if (normalized.Length == 0)
+        char[] normalized = ArrayPool<char>.Shared.Rent(text.Length + 1);
+        Symbol[] symbols = ArrayPool<Symbol>.Shared.Rent(text.Length + 1);
+        Pair[] heap = ArrayPool<Pair>.Shared.Rent(2 * (text.Length + 1));
+        int[] ids = ArrayPool<int>.Shared.Rent(4 * (text.Length + 1));
+        try
         {
-            return [];
-        }
+            int length = Normalize(text, addDummyPrefix, _model.RemoveExtraWhitespaces, _model.EscapeWhitespaces, normalized);
+            if (length == 0)
+            {
+                return [];
+            }
 
-        var symbols = Split(normalized);
-        Merge(normalized, symbols, out Dictionary<string, (string Left, string Right)>? unusedMerges);
-        return ToIds(normalized, symbols, unusedMerges);
+            ReadOnlySpan<char> chars = normalized.AsSpan(0, length);
+            int count = Split(chars, symbols);
+            Dictionary<string, (string Left, string Right)>? unusedMerges = Merge(chars, symbols.AsSpan(0, count), heap);
+            return ToIds(chars, symbols.AsSpan(0, count), unusedMerges, ids);
+        }
+        finally
+        {
+            ArrayPool<int>.Shared.Return(ids);
+            ArrayPool<Pair>.Shared.Return(heap);
+            ArrayPool<Symbol>.Shared.Return(symbols);
+            ArrayPool<char>.Shared.Return(normalized);
+        }
     }
 
     /// <summary>
-    /// SentencePiece's identity normaliser: optional removal of extra spaces, the dummy prefix, spaces to <c>▁</c>.
-    /// A lone surrogate becomes U+FFFD, as it would in the UTF-8 that SentencePiece reads.
+    /// SentencePiece's identity normaliser into <paramref name="destination"/> (at least text length + 1): optional removal
+    /// of extra spaces, the dummy prefix, spaces to <c>▁</c>. A lone surrogate becomes U+FFFD, as it would in the UTF-8
+    /// that SentencePiece reads. Returns the normalised length.
     /// </summary>
-    internal static char[] Normalize(ReadOnlySpan<char> text, bool addDummyPrefix, bool removeExtraWhitespaces, bool escapeWhitespaces)
+    internal static int Normalize(ReadOnlySpan<char> text, bool addDummyPrefix, bool removeExtraWhitespaces, bool escapeWhitespaces, Span<char> destination)
     {
         char space = escapeWhitespaces ? SpaceSymbol : ' ';
-        var output = new StringBuilder(text.Length + 1);
-        bool pendingSpace = false;
+        int length = addDummyPrefix ? 1 : 0; // the prefix's place; dropped below when nothing follows it
+        bool pendingSpace = false, any = false;
         for (int i = 0; i < text.Length; i++)
         {
             char c = text[i];
-            if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1])))
+            bool pair = char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]);
+            if (char.IsSurrogate(c) && !pair)
             {
                 c = '\uFFFD';
             }
 
             if (c == ' ')
             {
-                if (removeExtraWhitespaces)
+                if (!removeExtraWhitespaces)
                 {
-                    pendingSpace = output.Length > 0;
+                    destination[length++] = space;
+                    any = true;
                 }
                 else
                 {
-                    output.Append(space);
+                    pendingSpace = any;
                 }
 
                 continue;
@@ -145,36 +164,42 @@ internal sealed class SentencePieceBpe
 
             if (pendingSpace)
             {
-                output.Append(space);
+                destination[length++] = space;
                 pendingSpace = false;
             }
 
-            output.Append(c);
-            if (char.IsHighSurrogate(c))
+            destination[length++] = c;
+            any = true;
+            if (pair)
             {
-                output.Append(text[++i]);
+                destination[length++] = text[++i];
             }
         }
 
-        if (output.Length > 0 && addDummyPrefix)
+        if (!any)
         {
-            output.Insert(0, space);
+            return 0;
         }
 
-        return output.ToString().ToCharArray();
+        if (addDummyPrefix)
+        {
+            destination[0] = space;
+        }
+
+        return length;
     }
 
-    /// <summary>The initial symbols: one per character, a user-defined piece whole (and frozen).</summary>
-    private List<Symbol> Split(char[] text)
+    /// <summary>The initial symbols: one per character, a user-defined piece whole (and frozen). Returns their count.</summary>
+    private int Split(ReadOnlySpan<char> text, Span<Symbol> symbols)
     {
-        var symbols = new List<Symbol>(text.Length);
+        int count = 0;
         for (int at = 0; at < text.Length;)
         {
             int length = char.IsHighSurrogate(text[at]) && at + 1 < text.Length ? 2 : 1;
             bool frozen = false;
             foreach (string piece in _userDefined)
             {
-                if (text.AsSpan(at).StartsWith(piece, StringComparison.Ordinal))
+                if (text[at..].StartsWith(piece, StringComparison.Ordinal))
                 {
                     length = piece.Length;
                     frozen = true;
@@ -182,49 +207,28 @@ internal sealed class SentencePieceBpe
                 }
             }
 
-            int index = symbols.Count;
-            symbols.Add(new Symbol(at, length, index - 1, at + length < text.Length ? index + 1 : -1, frozen));
+            symbols[count] = new Symbol(at, length, count - 1, at + length < text.Length ? count + 1 : -1, frozen);
+            count++;
             at += length;
         }
 
-        return symbols;
+        return count;
     }
 
-    /// <summary>The BPE loop: the best pair (highest score, then leftmost) is merged until no pair forms a piece.</summary>
-    private void Merge(char[] text, List<Symbol> symbols, out Dictionary<string, (string Left, string Right)>? unusedMerges)
+    /// <summary>
+    /// The BPE loop: the best pair (highest score, then leftmost) is merged until no pair forms a piece. Returns how the
+    /// unused pieces that were formed split back (<c>bpe_model.cc</c>'s <c>rev_merge</c>), or null when none was.
+    /// </summary>
+    private Dictionary<string, (string Left, string Right)>? Merge(ReadOnlySpan<char> text, Span<Symbol> s, Pair[] heap)
     {
         Dictionary<string, (string Left, string Right)>? unused = null;
-        var agenda = new PriorityQueue<(int Left, int Right, int Length), (float Score, int Left)>(symbols.Count, PairOrder.Instance);
-        Span<Symbol> s = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols);
-
-        void TryAdd(Span<Symbol> s, int left, int right)
-        {
-            if (left < 0 || right < 0 || s[left].Frozen || s[right].Frozen)
-            {
-                return;
-            }
-
-            int length = s[left].Length + s[right].Length;
-            if (!_pieces.TryGetValue(text.AsSpan(s[left].Start, length), out int id))
-            {
-                return;
-            }
-
-            agenda.Enqueue((left, right, length), (_model.Scores[id], left));
-            if (_model.Types[id] == PieceType.Unused)
-            {
-                // As bpe_model.cc's rev_merge: keyed by the piece, the last pair that formed it wins.
-                unused ??= new(StringComparer.Ordinal);
-                unused[new string(text, s[left].Start, length)] = (new string(text, s[left].Start, s[left].Length), new string(text, s[right].Start, s[right].Length));
-            }
-        }
-
+        var agenda = new PairHeap(heap);
         for (int i = 1; i < s.Length; i++)
         {
-            TryAdd(s, i - 1, i);
+            TryAdd(text, s, i - 1, i, ref agenda, ref unused);
         }
 
-        while (agenda.TryDequeue(out var pair, out _))
+        while (agenda.TryPop(out Pair pair))
         {
             ref Symbol left = ref s[pair.Left];
             ref Symbol right = ref s[pair.Right];
@@ -243,58 +247,80 @@ internal sealed class SentencePieceBpe
             }
 
             right.Length = 0;
-            TryAdd(s, left.Prev, pair.Left);
-            TryAdd(s, pair.Left, left.Next);
+            TryAdd(text, s, left.Prev, pair.Left, ref agenda, ref unused);
+            TryAdd(text, s, pair.Left, left.Next, ref agenda, ref unused);
         }
 
-        unusedMerges = unused;
+        return unused;
+    }
+
+    /// <summary>Queues the pair (left, right) when their joined text is a piece.</summary>
+    private void TryAdd(ReadOnlySpan<char> text, Span<Symbol> s, int left, int right, ref PairHeap agenda, ref Dictionary<string, (string Left, string Right)>? unused)
+    {
+        if (left < 0 || right < 0 || s[left].Frozen || s[right].Frozen)
+        {
+            return;
+        }
+
+        int length = s[left].Length + s[right].Length;
+        if (!_pieces.TryGetValue(text.Slice(s[left].Start, length), out int id))
+        {
+            return;
+        }
+
+        agenda.Push(new Pair(_model.Scores[id], left, right, length));
+        if (_model.Types[id] == PieceType.Unused)
+        {
+            // As rev_merge: keyed by the piece, the last pair that formed it wins.
+            unused ??= new(StringComparer.Ordinal);
+            unused[text.Slice(s[left].Start, length).ToString()] = (text.Slice(s[left].Start, s[left].Length).ToString(), text.Slice(s[right].Start, s[right].Length).ToString());
+        }
     }
 
     /// <summary>The ids of the final symbols: unused pieces split back, unknown symbols to bytes or one &lt;unk&gt; per run.</summary>
-    private int[] ToIds(char[] text, List<Symbol> symbols, Dictionary<string, (string Left, string Right)>? unusedMerges)
+    private int[] ToIds(ReadOnlySpan<char> text, ReadOnlySpan<Symbol> symbols, Dictionary<string, (string Left, string Right)>? unusedMerges, int[] ids)
     {
-        var ids = new List<int>(symbols.Count);
-        var utf8 = new byte[8];
+        int count = 0;
         bool previousUnknown = false;
-
-        void Emit(ReadOnlySpan<char> piece)
+        for (int i = 0; i >= 0 && i < symbols.Length; i = symbols[i].Next)
         {
-            int id = _pieces.TryGetValue(piece, out int found) ? found : _reserved.TryGetValue(piece, out found) ? found : _model.UnknownId;
-            if (_model.Types[id] == PieceType.Unused && unusedMerges is not null
-                && unusedMerges.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(piece, out var parts))
-            {
-                Emit(parts.Left);
-                Emit(parts.Right);
-                return;
-            }
-
-            bool unknown = _model.Types[id] == PieceType.Unknown;
-            if (unknown && _model.ByteFallback)
-            {
-                int count = Encoding.UTF8.GetBytes(piece, utf8); // an unknown symbol is one character: at most 4 bytes
-                foreach (byte b in utf8.AsSpan(0, count))
-                {
-                    ids.Add(_byteIds[b] >= 0 ? _byteIds[b] : _model.UnknownId);
-                }
-
-                previousUnknown = false;
-                return;
-            }
-
-            if (!(unknown && previousUnknown))
-            {
-                ids.Add(id); // a run of unknown symbols is one <unk>, as SentencePiece merges them
-            }
-
-            previousUnknown = unknown;
+            Emit(text.Slice(symbols[i].Start, symbols[i].Length), unusedMerges, ids, ref count, ref previousUnknown);
         }
 
-        for (int i = 0; i >= 0 && i < symbols.Count; i = symbols[i].Next)
+        return ids.AsSpan(0, count).ToArray();
+    }
+
+    private void Emit(ReadOnlySpan<char> piece, Dictionary<string, (string Left, string Right)>? unusedMerges, int[] ids, ref int count, ref bool previousUnknown)
+    {
+        int id = _pieces.TryGetValue(piece, out int found) ? found : _reserved.TryGetValue(piece, out found) ? found : _model.UnknownId;
+        if (_model.Types[id] == PieceType.Unused && unusedMerges is not null
+            && unusedMerges.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(piece, out var parts))
         {
-            Emit(text.AsSpan(symbols[i].Start, symbols[i].Length));
+            Emit(parts.Left, unusedMerges, ids, ref count, ref previousUnknown);
+            Emit(parts.Right, unusedMerges, ids, ref count, ref previousUnknown);
+            return;
         }
 
-        return [.. ids];
+        bool unknown = _model.Types[id] == PieceType.Unknown;
+        if (unknown && _model.ByteFallback)
+        {
+            Span<byte> utf8 = stackalloc byte[8];
+            int bytes = Encoding.UTF8.GetBytes(piece, utf8); // an unknown symbol is one character: at most 4 bytes
+            foreach (byte b in utf8[..bytes])
+            {
+                ids[count++] = _byteIds[b] >= 0 ? _byteIds[b] : _model.UnknownId;
+            }
+
+            previousUnknown = false;
+            return;
+        }
+
+        if (!(unknown && previousUnknown))
+        {
+            ids[count++] = id; // a run of unknown symbols is one <unk>, as SentencePiece merges them
+        }
+
+        previousUnknown = unknown;
     }
 
     private static string ModelTypeName(int type) => type switch
@@ -318,12 +344,72 @@ internal sealed class SentencePieceBpe
     /// <summary>A symbol: a stretch of the normalised text, linked to its neighbours; length 0 once merged into its left neighbour.</summary>
     private record struct Symbol(int Start, int Length, int Prev, int Next, bool Frozen);
 
-    /// <summary>SentencePiece's agenda order: the higher score first, then the pair further left.</summary>
-    private sealed class PairOrder : IComparer<(float Score, int Left)>
+    /// <summary>A candidate merge of two adjacent symbols into a piece of <see cref="Length"/> characters.</summary>
+    private readonly record struct Pair(float Score, int Left, int Right, int Length)
     {
-        public static readonly PairOrder Instance = new();
+        /// <summary>SentencePiece's agenda order: the higher score first, then the pair further left.</summary>
+        public bool Before(Pair other) => Score != other.Score ? Score > other.Score : Left < other.Left;
+    }
 
-        public int Compare((float Score, int Left) x, (float Score, int Left) y) =>
-            x.Score != y.Score ? y.Score.CompareTo(x.Score) : x.Left.CompareTo(y.Left);
+    /// <summary>A binary max-heap of pairs in a caller's buffer (each merge adds at most two pairs, so 2 × symbols fit).</summary>
+    private ref struct PairHeap(Pair[] buffer)
+    {
+        private readonly Pair[] _items = buffer;
+        private int _count;
+
+        public void Push(Pair pair)
+        {
+            int at = _count++;
+            while (at > 0)
+            {
+                int parent = (at - 1) / 2;
+                if (!pair.Before(_items[parent]))
+                {
+                    break;
+                }
+
+                _items[at] = _items[parent];
+                at = parent;
+            }
+
+            _items[at] = pair;
+        }
+
+        public bool TryPop(out Pair top)
+        {
+            if (_count == 0)
+            {
+                top = default;
+                return false;
+            }
+
+            top = _items[0];
+            Pair last = _items[--_count];
+            int at = 0;
+            while (true)
+            {
+                int child = (2 * at) + 1;
+                if (child >= _count)
+                {
+                    break;
+                }
+
+                if (child + 1 < _count && _items[child + 1].Before(_items[child]))
+                {
+                    child++;
+                }
+
+                if (!_items[child].Before(last))
+                {
+                    break;
+                }
+
+                _items[at] = _items[child];
+                at = child;
+            }
+
+            _items[at] = last;
+            return true;
+        }
     }
 }
