@@ -168,9 +168,21 @@ def build_config(hf, pp, name, template, threshold):
                                image_token_index=image_token)
 
 
+def probe_legacy(tokenize, to_token):
+    """What the loaded Hugging Face tokenizer does after an added token: True when the text after
+    <image> gets the dummy prefix (legacy), False when not. `tokenize(text)` gives ids, `to_token(id)`
+    a piece. Asking the tokenizer is the only reliable way: transformers 4 and 5 read an absent
+    "legacy" differently (true and false), and a tokenizer.json can decide it too."""
+    ids = tokenize("a<image>b")
+    image = next((i for i, t in enumerate(ids) if to_token(t) == "<image>"), None)
+    if image is None or image + 1 >= len(ids):
+        raise ExportError("the tokenizer does not keep <image> as one token; is it a LLaVA checkpoint's tokenizer?")
+    return to_token(ids[image + 1]).startswith("\u2581")
+
+
 def tokenizer_legacy(tok_config):
-    """The checkpoint tokenizer's convention after an added token: tokenizer_config.json's "legacy"
-    (absent: true, as Hugging Face's Llama tokenizer then behaves)."""
+    """The checkpoint tokenizer's convention after an added token when no Hugging Face tokenizer can be
+    asked (probe_legacy): tokenizer_config.json's "legacy" (absent: true, as transformers 4 reads it)."""
     legacy = tok_config.get("legacy", True)
     if legacy is None:
         legacy = True
@@ -479,7 +491,9 @@ def tokenizer_check(out, cfg, tok_bytes, hf_prompt_ids=None):
         prompts.append({"question": q, "input_ids": ids})
         if ids != ours:
             raise CheckFailed(f"tokenizer: the checkpoint's tokenizer gives {ids} for {q!r}, the spec's rule "
-                              f"{ours} (tokenizer_legacy {legacy}); the .NET library would feed other ids")
+                              f"{ours} (tokenizer_legacy {legacy}); the .NET library would feed other ids. Known cause: "
+                              "transformers 5 adds no dummy prefix to text that starts with a space, where SentencePiece "
+                              "(and the model's training) did; a template without a space right after <image> avoids it")
     head = {"format": 2, "template": cfg.prompt_template, "tokenizer_legacy": legacy, "image_token_index": image}
     with open(os.path.join(out, "tokenizer_check.json"), "w", encoding="utf-8") as f:
         f.write(json.dumps(head, ensure_ascii=False)[:-1] + ', "prompts": [\n'
@@ -521,6 +535,26 @@ def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_prompt_i
     print(f"done. Check the folder from .NET too:\n  dotnet run -c Release --project models/GraphCheck -- {out}")
 
 
+def load_tokenizer(folder, cfg, tok_bytes, random_small):
+    """(the checkpoint's HF tokenizer with <image> as an added token, a prompt -> ids function), or
+    (None, None) when it does not load for the tiny random checkpoint (sentencepiece stands in then)."""
+    try:
+        hf_tok = _transformers().AutoTokenizer.from_pretrained(folder)
+    except Exception as e:               # noqa: BLE001
+        if not random_small:
+            raise ExportError(f"the checkpoint's tokenizer does not load ({type(e).__name__}: {e}); pip install -r models/requirements.txt")
+        print(f"warning: HF tokenizer unavailable ({type(e).__name__}: {e}); tokenizer_check.json uses sentencepiece")
+        return None, None
+    if hf_tok.bos_token_id not in (None, cfg.bos_token_id):
+        print(f"warning: the tokenizer's BOS is {hf_tok.bos_token_id}, the config's {cfg.bos_token_id}")
+    if "<image>" not in hf_tok.get_vocab():      # LLaVA checkpoints have it; a bare LLM tokenizer gets it added
+        hf_tok.add_tokens([_transformers().AddedToken("<image>", special=True, normalized=False)], special_tokens=True)
+    if hf_tok.convert_tokens_to_ids("<image>") != image_token_id(cfg, tok_bytes):
+        raise ExportError(f"the tokenizer's <image> is id {hf_tok.convert_tokens_to_ids('<image>')}, config.json's "
+                          f"image_token_index {image_token_id(cfg, tok_bytes)}: the checkpoint is inconsistent")
+    return hf_tok, (lambda prompt: hf_tok(prompt)["input_ids"])   # BOS added, as the processor does
+
+
 def run(args):
     clear_out(args.out)
     if args.random_small:
@@ -531,32 +565,23 @@ def run(args):
         folder, name = resolve_checkpoint(args.model, args.revision), os.path.basename(args.model.rstrip("/")).lower()
     hf, pp, tok_bytes, tok_config = load_checkpoint(folder)
     cfg = build_config(hf.config, pp, name, args.prompt_template, args.threshold)
-    cfg = dataclasses.replace(cfg, tokenizer_legacy=tokenizer_legacy(tok_config))
+    hf_tok, hf_prompt_ids = load_tokenizer(folder, cfg, tok_bytes, args.random_small)
+    legacy = tokenizer_legacy(tok_config)
+    if hf_tok is not None:
+        probed = probe_legacy(lambda text: hf_tok(text, add_special_tokens=False)["input_ids"], hf_tok.convert_ids_to_tokens)
+        if probed != legacy:
+            print(f"note: tokenizer_config.json reads as legacy {legacy}, but the tokenizer {'adds' if probed else 'does not add'} "
+                  f"the dummy prefix after <image>; attanchor.json follows the tokenizer (tokenizer_legacy {probed})")
+        legacy = probed
+    cfg = dataclasses.replace(cfg, tokenizer_legacy=legacy)
     print(f"{name}: {cfg.vision.num_layers} vision layers used, {cfg.vision.num_image_tokens} image tokens, "
-          f"{cfg.text.num_layers} decoder layers, resize {cfg.resize_mode}")
+          f"{cfg.text.num_layers} decoder layers, resize {cfg.resize_mode}, tokenizer_legacy {legacy}")
     model = arch.Llava(cfg).eval()
     map_weights(hf.state_dict(), model, args.verbose)
     ptok, pixels = prepare(cfg, args.out, tok_bytes)
     verify_torch(hf, model, cfg, ptok, pixels[("square.png", cfg.resize_mode)][1], pp)
     del hf                               # a full-size model is big: keep only ours from here on
     gc.collect()
-    try:
-        hf_tok = _transformers().AutoTokenizer.from_pretrained(folder)
-    except Exception as e:               # noqa: BLE001
-        if not args.random_small:
-            raise ExportError(f"the checkpoint's tokenizer does not load ({type(e).__name__}: {e}); pip install -r models/requirements.txt")
-        print(f"warning: HF tokenizer unavailable ({type(e).__name__}: {e}); tokenizer_check.json uses sentencepiece")
-        hf_tok = None
-    if hf_tok is not None and hf_tok.bos_token_id not in (None, cfg.bos_token_id):
-        print(f"warning: the tokenizer's BOS is {hf_tok.bos_token_id}, the config's {cfg.bos_token_id}")
-    hf_prompt_ids = None
-    if hf_tok is not None:
-        if "<image>" not in hf_tok.get_vocab():      # LLaVA checkpoints have it; a bare LLM tokenizer gets it added
-            hf_tok.add_tokens([_transformers().AddedToken("<image>", special=True, normalized=False)], special_tokens=True)
-        if hf_tok.convert_tokens_to_ids("<image>") != image_token_id(cfg, tok_bytes):
-            raise ExportError(f"the tokenizer's <image> is id {hf_tok.convert_tokens_to_ids('<image>')}, config.json's "
-                              f"image_token_index {image_token_id(cfg, tok_bytes)}: the checkpoint is inconsistent")
-        hf_prompt_ids = lambda prompt: hf_tok(prompt)["input_ids"]   # noqa: E731 (BOS added, as the processor does)
     export_and_check(model, cfg, args.out, tok_bytes, args, ptok, pixels, hf_prompt_ids)
 
 
@@ -716,6 +741,8 @@ def self_test(args):
     assert (check["format"], check["tokenizer_legacy"], len(check["prompts"])) == (2, True, 3), check
     assert check["prompts"][0]["input_ids"][:5] == [1, 290, 463, 451, 512], check["prompts"][0]
     assert tokenizer_legacy({"legacy": False}) is False and tokenizer_legacy({}) is True
+    pieces = {1: "a", 2: "<image>", 3: "\u2581b", 4: "b"}
+    assert probe_legacy(lambda t: [1, 2, 3], pieces.get) is True and probe_legacy(lambda t: [1, 2, 4], pieces.get) is False
     print("self-test: all ok")
 
 
