@@ -147,6 +147,9 @@ public sealed class ModelFolderTests : IDisposable
     [InlineData("resize_mode", "\"squash\"", "squash")]
     [InlineData("eos_token_id", "9999", "vocab_size")]
     [InlineData("num_image_tokens", "100", "patch grid")]
+    [InlineData("tokenizer_legacy", "\"yes\"", "'tokenizer_legacy' must be true or false")]
+    [InlineData("image_token_index", "-200", "'image_token_index' must be a token id")]
+    [InlineData("image_token_index", "300", "image_token_index 300 is the tokenizer's piece")]
     public void An_invalid_settings_value_is_named(string field, string value, string expected)
     {
         EditConfig(json => json[field] = JsonNode.Parse(value));
@@ -198,6 +201,21 @@ public sealed class ModelFolderTests : IDisposable
         Assert.Contains("tokenizer_check.json", e.Message, StringComparison.Ordinal);
         Assert.Contains("text_ids", e.Message, StringComparison.Ordinal);
         Assert.Contains("index 3", e.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(true, "\u2581\n")]  // the dummy prefix after <image>: the fixture's references, made under the legacy convention
+    [InlineData(false, "\n")]       // none: the fixture's vocabulary has "\n" as a piece of its own
+    public void Tokenizer_legacy_decides_the_dummy_prefix_after_the_image(bool legacy, string firstTextPiece)
+    {
+        EditConfig(json => json["tokenizer_legacy"] = legacy);
+
+        using var model = VisionLanguageModel.Open(_folder, Pipelines.Cpu);
+        int[] text = model.Prompts.Build("What color is the circle?").TextIds;
+
+        Assert.Equal(legacy, model.Config.TokenizerLegacy);
+        Assert.Equal(firstTextPiece, model.Prompts.GetPiece(text[0]));
+        Assert.Equal(legacy ? Fixtures.Get(Fixture).References.Prompts[0].TextIds : text, text);
     }
 
     [Fact]
