@@ -80,7 +80,7 @@ public class TokenizerBenchmarks
     {
         string folder = Path.Combine(Repository(), "models", "fixtures", "llama-tokenizer");
         string model = Path.Combine(folder, "tokenizer.model");
-        SentencePieceBpe ours = SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(model), model), model);
+        SentencePieceBpe ours = SentencePieceBpe.Open(model);
         using FileStream stream = File.OpenRead(model);
         LlamaTokenizer peer = LlamaTokenizer.Create(stream, addBeginOfSentence: false, addEndOfSentence: false);
         var strings = new List<(string, string, int[])>();

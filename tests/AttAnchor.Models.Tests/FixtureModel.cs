@@ -23,11 +23,7 @@ public sealed class FixtureModel
         Settings = ModelConfig.Load(folder);
         _references = new Lazy<ReferenceDocument>(() => ReferenceDocument.Load(Path.Combine(ReferencesFolder, "references.json")));
         _checks = new Lazy<GraphCheckSuite>(() => GraphCheckSuite.Load(Folder, Sessions));
-        _tokenizer = new Lazy<SentencePieceBpe>(() =>
-        {
-            string path = Path.Combine(Folder, "tokenizer.model");
-            return SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
-        });
+        _tokenizer = new Lazy<SentencePieceBpe>(() => SentencePieceBpe.Open(Path.Combine(Folder, "tokenizer.model")));
     }
 
     /// <summary>The fixture's folder name, e.g. <c>tiny-336-gqa</c>.</summary>

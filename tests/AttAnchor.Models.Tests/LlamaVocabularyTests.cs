@@ -14,11 +14,8 @@ public class LlamaVocabularyTests
     /// <summary>The fixture folder: tokenizer.model and sentencepiece-reference.jsonl.</summary>
     public static string Folder => Path.Combine(Fixtures.FixturesFolder, "llama-tokenizer");
 
-    private static readonly Lazy<SentencePieceBpe> Encoder = new(() =>
-    {
-        string path = Path.Combine(Folder, "tokenizer.model");
-        return SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
-    });
+    /// <summary>The encoder of the fixture's tokenizer.model, opened once for every test that needs it.</summary>
+    internal static readonly Lazy<SentencePieceBpe> Encoder = new(() => SentencePieceBpe.Open(Path.Combine(Folder, "tokenizer.model")));
 
     private static readonly Lazy<IReadOnlyList<ReferenceString>> Strings = new(Read);
 

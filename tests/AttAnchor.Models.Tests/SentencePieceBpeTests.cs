@@ -10,11 +10,7 @@ namespace AttAnchor.Models.Tests;
 /// </summary>
 public class SentencePieceBpeTests
 {
-    private static readonly Lazy<SentencePieceBpe> Llama = new(() =>
-    {
-        string path = Path.Combine(LlamaVocabularyTests.Folder, "tokenizer.model");
-        return SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
-    });
+    private static Lazy<SentencePieceBpe> Llama => LlamaVocabularyTests.Encoder;
 
     [Theory]
     [InlineData(1)]
