@@ -41,6 +41,8 @@ public sealed class PromptTokenizer
     private readonly string _before;
     private readonly string _afterHead;
     private readonly string _afterTail;
+    private readonly int _questionStart;                  // the tokens of the text between <image> and {question}
+    private readonly Lazy<DetokenizerTable> _detokenizer; // built on first answer: tokenizing alone does not need it
 
     private PromptTokenizer(SentencePieceBpe encoder, ModelConfig config)
     {
@@ -54,8 +56,9 @@ public sealed class PromptTokenizer
         _afterHead = after[..question];
         _afterTail = after[(question + ModelConfig.QuestionPlaceholder.Length)..];
         ImageTokenId = config.ImageTokenIndex ?? encoder.Model.Count;
-        Detokenizer = new DetokenizerTable(encoder.Model);
+        _detokenizer = new Lazy<DetokenizerTable>(() => new DetokenizerTable(encoder.Model));
         PrefixIds = [config.BosTokenId, .. Encode(_before, dummyPrefix: true)];
+        _questionStart = Encode(_afterHead, config.TokenizerLegacy).Length;
     }
 
     /// <summary>The folder's <c>attanchor.json</c>.</summary>
@@ -68,7 +71,7 @@ public sealed class PromptTokenizer
     public int ImageTokenId { get; }
 
     /// <summary>The id → text table the answers' <see cref="StreamingDetokenizer"/>s share, built once with the tokenizer.</summary>
-    internal DetokenizerTable Detokenizer { get; }
+    internal DetokenizerTable Detokenizer => _detokenizer.Value;
 
     /// <summary>The template before <c>&lt;image&gt;</c>, encoded with BOS first: every prompt's <see cref="Prompt.PrefixIds"/>.</summary>
     internal int[] PrefixIds { get; }
@@ -93,7 +96,7 @@ public sealed class PromptTokenizer
             throw new FileNotFoundException($"{path}: not found; a model folder needs the SentencePiece tokenizer.model of its LLM.", path);
         }
 
-        SentencePieceBpe encoder = SentencePieceBpe.Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
+        SentencePieceBpe encoder = SentencePieceBpe.Open(path);
         SentencePieceModel model = encoder.Model;
         if (model.Count > config.VocabSize)
         {
@@ -164,9 +167,8 @@ public sealed class PromptTokenizer
     {
         bool dummyPrefix = Config.TokenizerLegacy;
         int[] text = Encode(_afterHead + question + _afterTail, dummyPrefix);
-        int start = Encode(_afterHead, dummyPrefix).Length;
         int end = Encode(_afterHead + question, dummyPrefix).Length;
-        return new Prompt(PrefixIds, text, start..Math.Max(start, Math.Min(end, text.Length)));
+        return new Prompt(PrefixIds, text, _questionStart..Math.Max(_questionStart, Math.Min(end, text.Length)));
     }
 
     /// <summary>Encodes text as SentencePiece does, with or without the dummy prefix.</summary>
