@@ -549,9 +549,9 @@ def load_tokenizer(folder, cfg, tok_bytes, random_small):
         print(f"warning: the tokenizer's BOS is {hf_tok.bos_token_id}, the config's {cfg.bos_token_id}")
     if "<image>" not in hf_tok.get_vocab():      # LLaVA checkpoints have it; a bare LLM tokenizer gets it added
         hf_tok.add_tokens([_transformers().AddedToken("<image>", special=True, normalized=False)], special_tokens=True)
-    if hf_tok.convert_tokens_to_ids("<image>") != image_token_id(cfg, tok_bytes):
-        raise ExportError(f"the tokenizer's <image> is id {hf_tok.convert_tokens_to_ids('<image>')}, config.json's "
-                          f"image_token_index {image_token_id(cfg, tok_bytes)}: the checkpoint is inconsistent")
+    theirs, ours = hf_tok.convert_tokens_to_ids("<image>"), image_token_id(cfg, tok_bytes)
+    if theirs != ours:
+        raise ExportError(f"the tokenizer's <image> is id {theirs}, config.json's image_token_index {ours}: the checkpoint is inconsistent")
     return hf_tok, (lambda prompt: hf_tok(prompt)["input_ids"])   # BOS added, as the processor does
 
 

@@ -43,16 +43,16 @@ import traceback
 TEMPLATES = ["USER: <image>\n{question}\nASSISTANT:",
              "A chat between a curious user and an artificial intelligence assistant. USER: <image> {question} ASSISTANT:",
              "<image>\nQuestion: {question}\nAnswer:"]
-# (key, tokenizer_config.json's "legacy" (None: absent), the slow sentencepiece-backed class where it exists)
-VARIANTS = [("true", True, False), ("false", False, False), ("absent", None, False)]
+# (key, tokenizer_config.json's "legacy" (None: absent))
+VARIANTS = [("true", True), ("false", False), ("absent", None)]
 
 
 def variants():
-    """(key, legacy, slow, tokenizer.json style): from tokenizer.model alone, then with each tokenizer.json."""
-    for key, legacy, slow in VARIANTS:
-        yield key, legacy, slow, None
+    """(key, legacy, tokenizer.json style): from tokenizer.model alone, then with each tokenizer.json."""
+    for key, legacy in VARIANTS:
+        yield key, legacy, None
         for style in TOKENIZER_JSON:
-            yield f"{key}-json-{style}", legacy, slow, style
+            yield f"{key}-json-{style}", legacy, style
 EXTRA_QUESTIONS = [
     "What is in the image?", "Is there a dog?", "Describe the café: 猫 🐈", "What color is the car?",
     "Is there a snowboard in the image?", "How many people are there?", "????", "What is this?????",
@@ -113,7 +113,7 @@ def tokenizer_json(package, style):
                       "merges": [[vocab[a], vocab[b]] for a, b in merges]}}
 
 
-def checkpoint_tokenizer(model_path, legacy, slow=False, style=None):
+def checkpoint_tokenizer(model_path, legacy, style=None):
     """A tokenizer as a LLaVA checkpoint folder holds it: tokenizer.model (and a tokenizer.json in the
     given style), a tokenizer_config.json, and <image> as an added special token."""
     import transformers
@@ -129,17 +129,17 @@ def checkpoint_tokenizer(model_path, legacy, slow=False, style=None):
         config["legacy"] = legacy
     with open(os.path.join(folder, "tokenizer_config.json"), "w", encoding="utf-8") as f:
         json.dump(config, f)
-    tok = transformers.AutoTokenizer.from_pretrained(folder, **({"use_fast": False} if slow else {}))
+    tok = transformers.AutoTokenizer.from_pretrained(folder)
     tok.add_tokens([transformers.AddedToken("<image>", special=True, normalized=False)], special_tokens=True)
     return tok
 
 
 def prompts(model_path, questions):
     result = {"templates": TEMPLATES, "questions": questions, "tokenizers": {}, "processor_checks": []}
-    for key, legacy, slow, style in variants():
+    for key, legacy, style in variants():
         entry = {}
         try:
-            tok = checkpoint_tokenizer(model_path, legacy, slow, style)
+            tok = checkpoint_tokenizer(model_path, legacy, style)
             entry["class"] = type(tok).__name__
             entry["legacy_attribute"] = getattr(tok, "legacy", "n/a")
             entry["image_token_id"] = tok.convert_tokens_to_ids("<image>")
@@ -199,10 +199,10 @@ def strings(model_path, reference):
     import sentencepiece as spm
     sp = spm.SentencePieceProcessor(model_file=model_path)
     out = {"count": len(reference), "tokenizers": {}}
-    for key, legacy, slow, style in variants():
+    for key, legacy, style in variants():
         entry = {"mismatches": []}
         try:
-            tok = checkpoint_tokenizer(model_path, legacy, slow, style)
+            tok = checkpoint_tokenizer(model_path, legacy, style)
             entry["class"] = type(tok).__name__
             for item in reference:
                 ids = tok(item["text"], add_special_tokens=False)["input_ids"]
