@@ -84,11 +84,8 @@ internal static class PlainOrtLoop
             // Preprocess: resize, crop, normalise into [1, 3, S, S].
             long stage = Stopwatch.GetTimestamp();
             int size = config.ImageSize;
-            byte[] crop = ImagePreprocessor.ResizeAndCrop(image, size, config.ResizeMode, [.. config.ImageMean]);
             var pixels = new DenseTensor<float>([1, 3, size, size]);
-            float[] mean = [.. config.ImageMean.Select(m => (float)m)];
-            float[] std = [.. config.ImageStd.Select(s => (float)s)];
-            ImagePreprocessor.Normalize(crop, size, mean, std, pixels.Buffer.Span);
+            ImagePreprocessor.Normalize(ImagePreprocessor.GetCrop(image, config), config, pixels.Buffer.Span);
             double preprocessMs = Repo.Ms(stage);
 
             // Vision encoder, then the projector.

@@ -146,7 +146,7 @@ public static class AnchorMap
         ArgumentNullException.ThrowIfNull(anchors);
         ArgumentNullException.ThrowIfNull(anchoring);
         Validate(model.Config, anchors, anchoring);
-        using SKBitmap map = Render(model.Config, model.Crop(image), anchors, anchoring);
+        using SKBitmap map = Render(model.Config, ImagePreprocessor.GetCrop(image, model.Config), anchors, anchoring);
         using SKData png = map.Encode(SKEncodedImageFormat.Png, 100);
         return png.ToArray();
     }

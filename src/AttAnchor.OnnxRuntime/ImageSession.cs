@@ -54,21 +54,21 @@ namespace AttAnchor.OnnxRuntime;
 public sealed class ImageSession : IDisposable
 {
     private readonly VisionLanguageModel _model;
-    private readonly float[] _embeddings;   // [M × D]: the projector's output, as every answer's image rows
     private readonly int[] _prefixIds;      // [P]: the template's tokens before <image>, BOS first
-    private readonly UseCount _uses = new();
+    private readonly UseCount _uses;
     private int _busy;                      // 1 while an answer runs
     private OrtValue[]? _prefixCache;       // 2 × layers × [1, Hkv, P + M, hd] host tensors: the shared prefix's KV cache, built on first need
 
-    internal ImageSession(VisionLanguageModel model, ModelImage image, float[] embeddings, int[] prefixIds, TimeSpan preprocess, TimeSpan vision, TimeSpan projector)
+    internal ImageSession(VisionLanguageModel model, ModelImage image, ImageRows rows, int[] prefixIds)
     {
         _model = model;
         Image = image;
-        _embeddings = embeddings;
         _prefixIds = prefixIds;
-        Preprocess = preprocess;
-        Vision = vision;
-        Projector = projector;
+        _uses = new UseCount(Release, nameof(ImageSession), "image session", "open the image again with VisionLanguageModel.OpenImage");
+        Rows = rows with { Preprocess = TimeSpan.Zero, Vision = TimeSpan.Zero, Projector = TimeSpan.Zero }; // what an answer reports: encoded before it
+        Preprocess = rows.Preprocess;
+        Vision = rows.Vision;
+        Projector = rows.Projector;
         SharedPrefixLength = prefixIds.Length + model.Config.NumImageTokens;
     }
 
@@ -93,8 +93,8 @@ public sealed class ImageSession : IDisposable
     /// <summary>The projector, once, when the session opened (zero without one).</summary>
     public TimeSpan Projector { get; }
 
-    /// <summary>The image rows [M × D] every answer uses (the projector's output).</summary>
-    internal ReadOnlySpan<float> Embeddings => _embeddings;
+    /// <summary>The image rows [M × D] every answer uses, with zero stage times (they were spent when the session opened).</summary>
+    internal ImageRows Rows { get; }
 
     /// <summary>
     /// Starts answering a question about the session's image, as <see cref="VisionLanguageModel.Answer"/> does (the
@@ -111,8 +111,7 @@ public sealed class ImageSession : IDisposable
         ObjectDisposedException.ThrowIf(_uses.IsDisposed, this);
         ObjectDisposedException.ThrowIf(_model.IsDisposed, _model);
         options ??= GenerationOptions.Default;
-        Prompt prompt = _model.BuildPrompt(question, options);
-        return new AnswerStream(_model, Image, this, prompt, options);
+        return new AnswerStream(_model, Image, this, _model.PromptEncoder.Encode(question, options.MaxNewTokens), options);
     }
 
     /// <summary>Answers a question about the session's image and returns the whole result.</summary>
@@ -121,24 +120,11 @@ public sealed class ImageSession : IDisposable
     /// <param name="cancellationToken">Cancels the answer within one decode step.</param>
     /// <returns>The result; <see cref="VqaResult.ReusedPrefixLength"/> says how many positions came from the shared cache.</returns>
     /// <exception cref="InvalidOperationException">Another answer of this session is running.</exception>
-    public async Task<VqaResult> AnswerAsync(string question, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        AnswerStream stream = Answer(question, options);
-        await foreach (string _ in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-        }
-
-        return stream.Result;
-    }
+    public Task<VqaResult> AnswerAsync(string question, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Answer(question, options).ToResultAsync(cancellationToken);
 
     /// <summary>Releases the shared prefix's KV cache (after the answer in flight, if any, has stopped).</summary>
-    public void Dispose()
-    {
-        if (_uses.Dispose())
-        {
-            Release();
-        }
-    }
+    public void Dispose() => _uses.Dispose();
 
     /// <summary>An answer starts: one at a time, and not after disposal.</summary>
     internal void Enter()
@@ -151,10 +137,14 @@ public sealed class ImageSession : IDisposable
                 "Wait for the answer in progress to finish, or open a second session with VisionLanguageModel.OpenImage for answers in parallel.");
         }
 
-        if (!_uses.TryEnter())
+        try
+        {
+            _uses.Enter();
+        }
+        catch
         {
             Volatile.Write(ref _busy, 0);
-            throw new ObjectDisposedException(nameof(ImageSession), "The image session is disposed; open the image again with VisionLanguageModel.OpenImage.");
+            throw;
         }
     }
 
@@ -162,27 +152,18 @@ public sealed class ImageSession : IDisposable
     internal void Exit()
     {
         Volatile.Write(ref _busy, 0);
-        if (_uses.Exit())
-        {
-            Release();
-        }
+        _uses.Exit();
     }
 
     /// <summary>Throws when the session was disposed while an answer was running (called between stages and decode steps).</summary>
-    internal void ThrowIfDisposedWhileAnswering()
-    {
-        if (_uses.IsDisposed)
-        {
-            throw new ObjectDisposedException(nameof(ImageSession), "The image session was disposed while this answer was being generated.");
-        }
-    }
+    internal void ThrowIfDisposedWhileAnswering() => _uses.ThrowIfDisposedWhileAnswering();
 
     /// <summary>
-    /// How many leading positions of an answer's regrouped sequence equal the shared prefix: the same prefix token or
-    /// the same image patch at each position, up to the first difference (an AttAnchor copy, or the text). At most
-    /// L − 1, so that the answer's prefill has a position to give the first logits.
+    /// Starts an answer's decoder from the shared prefix's cache (computed first if no answer has yet): the leading
+    /// positions of the answer's sequence that equal the shared prefix, at most L − 1 so that the prefill has a
+    /// position to give the first logits. Returns how many; <paramref name="built"/> is the time the cache took to compute (zero when it was there).
     /// </summary>
-    internal int ReusableLength(Prompt prompt, AnchorPlan plan)
+    internal int Resume(DecoderState decoder, Prompt prompt, AnchorPlan plan, RunOptions run, out TimeSpan built)
     {
         SequenceRow[] layout = plan.GetLayout(prompt.PrefixIds.Length);
         int limit = Math.Min(SharedPrefixLength, layout.Length - 1);
@@ -192,16 +173,7 @@ public sealed class ImageSession : IDisposable
             reused++;
         }
 
-        return reused;
-    }
-
-    /// <summary>
-    /// Starts an answer's decoder from the first <paramref name="reused"/> positions of the shared prefix's cache,
-    /// computing that cache first if no answer has yet. Returns the time the computation took (zero when it was there).
-    /// </summary>
-    internal TimeSpan ResumeShared(DecoderState decoder, int reused, RunOptions run)
-    {
-        TimeSpan built = TimeSpan.Zero;
+        built = TimeSpan.Zero;
         OrtValue[]? cache = _prefixCache;
         if (cache is null)
         {
@@ -213,7 +185,7 @@ public sealed class ImageSession : IDisposable
         }
 
         decoder.ResumeFrom(cache, reused);
-        return built;
+        return reused;
     }
 
     /// <summary>The shared prefix, [P + M] rows: the prefix tokens' embeddings and the image rows, prefilled at 0 … P + M − 1.</summary>
@@ -221,9 +193,9 @@ public sealed class ImageSession : IDisposable
     {
         int d = _model.Config.HiddenSize;
         var rows = new float[SharedPrefixLength * d];                               // [(P + M) × D]
-        _model.EmbedTokens(_prefixIds, run).CopyTo(rows, 0);                        // [P × D]
-        _embeddings.CopyTo(rows, _prefixIds.Length * d);                             // [M × D]
-        using DecoderState builder = _model.CreateHostDecoderState(SharedPrefixLength, run);
+        _model.PromptEncoder.Embed(_prefixIds, run).CopyTo(rows, 0);                // [P × D]
+        Rows.Rows.CopyTo(rows, _prefixIds.Length * d);                               // [M × D]
+        using DecoderState builder = _model.NewHostDecoderState(SharedPrefixLength, run);
         builder.Prefill(rows, SharedPrefixLength);
         return builder.TakeCache();
     }

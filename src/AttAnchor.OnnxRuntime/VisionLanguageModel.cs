@@ -1,9 +1,7 @@
 using System.Diagnostics;
-using System.Globalization;
 using AttAnchor.OnnxRuntime.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
-using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace AttAnchor.OnnxRuntime;
 
@@ -37,12 +35,8 @@ namespace AttAnchor.OnnxRuntime;
 public sealed class VisionLanguageModel : IDisposable
 {
     private readonly ModelGraphs _graphs;
-    private readonly OrtMemoryInfo? _cudaMemory;
-    private readonly double[] _meanValues;     // image_mean as written (the pad colour is computed from it as Python does)
-    private readonly float[] _mean;
-    private readonly float[] _std;
-    private readonly UseCount _uses = new();   // the owner's reference and one per answer or image encoding in flight
-    private long _imageEncodings;
+    private readonly OrtMemoryInfo? _cudaMemory;   // where a CUDA answer's KV cache lives; null on the CPU
+    private readonly UseCount _uses;                // the owner's reference and one per answer or image encoding in flight
 
     private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptTokenizer prompts, DeviceInfo device, ILogger logger)
     {
@@ -51,14 +45,14 @@ public sealed class VisionLanguageModel : IDisposable
         Config = config;
         Options = options;
         _graphs = graphs;
-        Prompts = prompts;
         Device = device;
         _cudaMemory = device.Kind == DeviceKind.Cuda
             ? new OrtMemoryInfo("Cuda", OrtAllocatorType.DeviceAllocator, device.DeviceId, OrtMemType.Default)
             : null;
-        _meanValues = [.. config.ImageMean];
-        _mean = [.. config.ImageMean.Select(m => (float)m)];
-        _std = [.. config.ImageStd.Select(s => (float)s)];
+        _uses = new UseCount(Release, nameof(VisionLanguageModel), "model", "open it again to answer");
+        ImageEncoder = new ImageEncoder(graphs, config);
+        PromptEncoder = new PromptEncoder(prompts, graphs, config);
+        Regrouper = new Regrouper(config, prompts, logger);
     }
 
     /// <summary>The model folder.</summary>
@@ -76,7 +70,16 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>Whether the folder has a projector graph.</summary>
     public bool HasProjector => _graphs.Projector is not null;
 
-    internal PromptTokenizer Prompts { get; }
+    /// <summary>The image stage: image → image rows.</summary>
+    internal ImageEncoder ImageEncoder { get; }
+
+    /// <summary>The text stage: question → prompt ids → prompt rows.</summary>
+    internal PromptEncoder PromptEncoder { get; }
+
+    /// <summary>The AttAnchor stage: prompt rows and image rows → the regrouped sequence.</summary>
+    internal Regrouper Regrouper { get; }
+
+    internal PromptTokenizer Prompts => PromptEncoder.Tokenizer;
 
     internal ILogger Logger { get; }
 
@@ -84,9 +87,6 @@ public sealed class VisionLanguageModel : IDisposable
 
     /// <summary>Whether <see cref="Dispose"/> was called.</summary>
     internal bool IsDisposed => _uses.IsDisposed;
-
-    /// <summary>Tests: how many times the vision encoder (and projector) has run on this model.</summary>
-    internal long ImageEncodings => Interlocked.Read(ref _imageEncodings);
 
     /// <summary>Opens a model folder (see the model-folder spec) on the device <paramref name="options"/> asks for.</summary>
     /// <param name="folder">The folder with <c>attanchor.json</c>, the graphs and <c>tokenizer.model</c>.</param>
@@ -107,7 +107,7 @@ public sealed class VisionLanguageModel : IDisposable
         PromptTokenizer prompts = PromptTokenizer.Open(folder, config, verify: true);
         Log.TokenizerChecked(logger, Path.Combine(folder, PromptTokenizer.FileName), prompts.PieceCount, config.VocabSize, config.BosTokenId, config.EosTokenId,
             File.Exists(Path.Combine(folder, PromptTokenizer.CheckFileName)) ? "agrees" : "absent, not checked");
-        var (graphs, device) = OpenGraphs(folder, config, options, logger);
+        var (graphs, device) = ExecutionProviders.OpenGraphs(folder, config, options, logger);
         Log.GraphsChecked(logger, graphs.Describe());
         Log.Opened(logger, folder, Stopwatch.GetElapsedTime(start).TotalMilliseconds, config.Describe(), device.Name);
         return new VisionLanguageModel(folder, config, options, graphs, prompts, device, logger);
@@ -135,8 +135,7 @@ public sealed class VisionLanguageModel : IDisposable
         ObjectDisposedException.ThrowIf(IsDisposed, this);
         ArgumentNullException.ThrowIfNull(image);
         options ??= GenerationOptions.Default;
-        Prompt prompt = BuildPrompt(question, options);
-        return new AnswerStream(this, image, session: null, prompt, options);
+        return new AnswerStream(this, image, session: null, PromptEncoder.Encode(question, options.MaxNewTokens), options);
     }
 
     /// <summary>Answers a question about an image and returns the whole result.</summary>
@@ -145,20 +144,12 @@ public sealed class VisionLanguageModel : IDisposable
     /// <param name="options">Generation options; <see cref="GenerationOptions.Default"/> when null.</param>
     /// <param name="cancellationToken">Cancels the answer within one decode step.</param>
     /// <returns>The result.</returns>
-    public async Task<VqaResult> AnswerAsync(ModelImage image, string question, GenerationOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        AnswerStream stream = Answer(image, question, options);
-        await foreach (string _ in stream.WithCancellation(cancellationToken).ConfigureAwait(false))
-        {
-        }
-
-        return stream.Result;
-    }
+    public Task<VqaResult> AnswerAsync(ModelImage image, string question, GenerationOptions? options = null, CancellationToken cancellationToken = default) =>
+        Answer(image, question, options).ToResultAsync(cancellationToken);
 
     /// <summary>
-    /// Opens an image for several questions: resizes and normalises it and runs the vision encoder and the projector
-    /// now, once, and keeps the image embeddings; the session's answers also share the decoder's KV cache of the
-    /// prompt's prefix and the image block. See <see cref="ImageSession"/>.
+    /// Opens an image for several questions: runs the image stage (preprocess, vision encoder, projector) now, once;
+    /// the session's answers also share the decoder's KV cache of the prompt's prefix and the image block.
     /// </summary>
     /// <param name="image">The image.</param>
     /// <returns>The session; dispose it to release the cached KV tensors.</returns>
@@ -179,12 +170,8 @@ public sealed class VisionLanguageModel : IDisposable
         Enter();
         try
         {
-            using var run = new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
-            long start = Stopwatch.GetTimestamp();
-            float[] pixels = PixelValues(image);
-            TimeSpan preprocess = Stopwatch.GetElapsedTime(start);
-            float[] embeddings = ImageEmbeddings(pixels, run, out TimeSpan vision, out TimeSpan projector);
-            return new ImageSession(this, image, embeddings, Prompts.PrefixIds, preprocess, vision, projector);
+            using var run = NewRunOptions();
+            return new ImageSession(this, image, ImageEncoder.Encode(image, run), Prompts.PrefixIds);
         }
         finally
         {
@@ -201,221 +188,64 @@ public sealed class VisionLanguageModel : IDisposable
     public AttAnchorChatClient AsIChatClient(GenerationOptions? defaultOptions = null) => new(this, defaultOptions);
 
     /// <inheritdoc/>
-    public void Dispose()
+    public void Dispose() => _uses.Dispose();
+
+    /// <summary>Run options for one answer or encoding: setting <see cref="RunOptions.Terminate"/> cancels its run in flight.</summary>
+    internal static RunOptions NewRunOptions() => new() { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+
+    /// <summary>
+    /// The stages before the first token, composed: the image rows (encoded now, or the session's), the prompt's rows,
+    /// AttAnchor, the decoder state (resumed from the session's shared prefix when there is one) and its prefill.
+    /// </summary>
+    internal Generator Prepare(ModelImage image, ImageSession? session, Prompt prompt, GenerationOptions options, RunOptions run)
     {
-        if (_uses.Dispose())
+        ImageRows imageRows = session?.Rows ?? ImageEncoder.Encode(image, run);
+        PromptRows promptRows = PromptEncoder.Embed(prompt, run);
+        RegroupedSequence sequence = Regrouper.Regroup(prompt, promptRows.Rows, imageRows.Rows, options.Anchoring ?? Config.Anchoring, options.MaxNewTokens);
+
+        long start = Stopwatch.GetTimestamp();
+        var decoder = new DecoderState(_graphs, Config, _cudaMemory, sequence.Length + options.MaxNewTokens, run);
+        int reused = 0;
+        TimeSpan shared = TimeSpan.Zero;
+        if (session is not null)
         {
-            Release();
+            reused = session.Resume(decoder, prompt, sequence.Plan, run, out shared);
+            Log.PrefixReused(Logger, reused, sequence.Length);
+        }
+
+        var setup = new AnswerSetup(prompt, sequence, imageRows, promptRows.Time, Stopwatch.GetElapsedTime(start), shared, reused, session is not null);
+        var generator = new Generator(decoder, setup, options, Config, Prompts.Detokenizer, Device);
+        try
+        {
+            generator.Prefill();
+            return generator;
+        }
+        catch
+        {
+            generator.Dispose();
+            throw;
         }
     }
+
+    /// <summary>A decoder state for an image session's shared prefix: its cache stays in host memory, under CUDA too.</summary>
+    internal DecoderState NewHostDecoderState(int capacity, RunOptions run) => new(_graphs, Config, deviceCache: null, capacity, run);
+
+    /// <summary>A decoder state on the model's device, as an answer's.</summary>
+    internal DecoderState NewDecoderState(int capacity, RunOptions run) => new(_graphs, Config, _cudaMemory, capacity, run);
 
     /// <summary>Takes a reference for an answer or an image encoding in flight, so the sessions outlive it.</summary>
     /// <exception cref="ObjectDisposedException">The model is disposed.</exception>
-    internal void Enter()
-    {
-        if (!_uses.TryEnter())
-        {
-            throw new ObjectDisposedException(nameof(VisionLanguageModel), "The model is disposed; open it again to answer.");
-        }
-    }
+    internal void Enter() => _uses.Enter();
 
     /// <summary>Drops a reference <see cref="Enter"/> took; the last one out after <see cref="Dispose"/> releases the sessions.</summary>
-    internal void Exit()
-    {
-        if (_uses.Exit())
-        {
-            Release();
-        }
-    }
+    internal void Exit() => _uses.Exit();
 
     /// <summary>Throws when the model was disposed while an answer was running (called between stages and decode steps).</summary>
-    internal void ThrowIfDisposedWhileAnswering()
-    {
-        if (IsDisposed)
-        {
-            throw new ObjectDisposedException(nameof(VisionLanguageModel), "The model was disposed while this answer was being generated.");
-        }
-    }
-
-    /// <summary>Checks a question and the options against the template and the context; the prompt, split at <c>&lt;image&gt;</c>.</summary>
-    internal Prompt BuildPrompt(string question, GenerationOptions options)
-    {
-        Prompt prompt = Prompts.Build(PromptTokenizer.CheckQuestion(question));
-        int baseline = prompt.TokenCount + Config.NumImageTokens;
-        CheckContext(baseline, 0, options.MaxNewTokens, prompt);
-        return prompt;
-    }
-
-    /// <summary>The RGB crop [S × S × 3] the vision encoder sees, before normalisation: resized, cropped or padded as <c>attanchor.json</c> says.</summary>
-    internal byte[] Crop(ModelImage image) => ImagePreprocessor.ResizeAndCrop(image, Config.ImageSize, Config.ResizeMode, _meanValues);
-
-    /// <summary>The normalised pixel values [3 × S × S] of an image, as the model sees it.</summary>
-    internal float[] PixelValues(ModelImage image)
-    {
-        int size = Config.ImageSize;
-        byte[] crop = Crop(image);                                                                    // [S × S × 3]
-        var pixels = new float[3 * size * size];
-        ImagePreprocessor.Normalize(crop, size, _mean, _std, pixels);
-        return pixels;
-    }
-
-    /// <summary>The image rows [M × D]: vision encoder, then the projector when there is one.</summary>
-    internal float[] ImageEmbeddings(float[] pixels, RunOptions run, out TimeSpan vision, out TimeSpan projector)
-    {
-        Interlocked.Increment(ref _imageEncodings);
-        int size = Config.ImageSize;
-        long start = Stopwatch.GetTimestamp();
-        using OrtValue input = OrtTensors.FromFloats(pixels, [1, 3, size, size], _graphs.PixelType);
-        using IDisposableReadOnlyCollection<OrtValue> features = RunGraph(_graphs.Vision, run, ModelGraphs.PixelValues, input, ModelGraphs.ImageFeatures);
-        vision = Stopwatch.GetElapsedTime(start);
-        OrtValue rows = features[0];
-        projector = TimeSpan.Zero;
-        float[] result;
-        long[] shape;
-        if (_graphs.Projector is { } graph)
-        {
-            start = Stopwatch.GetTimestamp();
-            OrtValue? converted = null;
-            if (rows.GetTensorTypeAndShape().ElementDataType != _graphs.ProjectorInputType)
-            {
-                converted = OrtTensors.FromFloats(OrtTensors.ToFloats(rows, out long[] featureShape), featureShape, _graphs.ProjectorInputType);
-            }
-
-            using (converted)
-            {
-                using IDisposableReadOnlyCollection<OrtValue> embeds = RunGraph(graph, run, ModelGraphs.ImageFeatures, converted ?? rows, ModelGraphs.ImageEmbeds);
-                result = OrtTensors.ToFloats(embeds[0], out shape);
-            }
-
-            projector = Stopwatch.GetElapsedTime(start);
-            RequireShape(graph, ModelGraphs.ImageEmbeds, shape, [1, Config.NumImageTokens, Config.HiddenSize]);
-        }
-        else
-        {
-            result = OrtTensors.ToFloats(rows, out shape);
-            RequireShape(_graphs.Vision, ModelGraphs.ImageFeatures, shape, [1, Config.NumImageTokens, Config.HiddenSize]);
-        }
-
-        return result;
-    }
-
-    /// <summary>The <c>embed_tokens</c> rows [n × D] of token ids.</summary>
-    internal float[] EmbedTokens(ReadOnlySpan<int> ids, RunOptions run)
-    {
-        if (ids.IsEmpty)
-        {
-            return [];
-        }
-
-        using OrtValue input = OrtTensors.Ids(ids, _graphs.InputIdsType);
-        using IDisposableReadOnlyCollection<OrtValue> outputs = RunGraph(_graphs.Embed, run, ModelGraphs.InputIds, input, ModelGraphs.InputsEmbeds);
-        float[] rows = OrtTensors.ToFloats(outputs[0], out long[] shape);
-        RequireShape(_graphs.Embed, ModelGraphs.InputsEmbeds, shape, [1, ids.Length, Config.HiddenSize]);
-        return rows;
-    }
-
-    /// <summary>A new decoder state with room for <paramref name="capacity"/> positions.</summary>
-    internal DecoderState CreateDecoderState(int capacity) => new(_graphs, Config, _cudaMemory, capacity);
-
-    /// <summary>A decoder state whose cache stays in host memory (under CUDA too), run with <paramref name="run"/>: for an image session's shared prefix.</summary>
-    internal DecoderState CreateHostDecoderState(int capacity, RunOptions run) => new(_graphs, Config, deviceCache: null, capacity, run);
-
-    /// <summary>Throws when the prompt sequence plus the answer would pass the context limit.</summary>
-    internal void CheckContext(int sequenceLength, int copies, int maxNewTokens, Prompt prompt)
-    {
-        int context = Config.MaxPositionEmbeddings;
-        if ((long)sequenceLength + maxNewTokens <= context)
-        {
-            return;
-        }
-
-        string parts = string.Create(CultureInfo.InvariantCulture,
-            $"{prompt.PrefixIds.Length} prefix + {Config.NumImageTokens} image + {prompt.TextIds.Length} text{(copies > 0 ? $" + {copies} AttAnchor copies" : string.Empty)}");
-        throw sequenceLength >= context
-            ? new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"The question does not fit the model's context: the prompt sequence takes {sequenceLength} positions ({parts}) of {context}. Ask a shorter question."), "question")
-            : new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"The prompt sequence takes {sequenceLength} positions ({parts}) of the model's {context}, so at most {context - sequenceLength} new tokens fit, not {maxNewTokens}. Lower the maximum new tokens (--max-new-tokens) to {context - sequenceLength} or ask a shorter question."), "options");
-    }
+    internal void ThrowIfDisposedWhileAnswering() => _uses.ThrowIfDisposedWhileAnswering();
 
     private void Release()
     {
         _graphs.Dispose();
         _cudaMemory?.Dispose();
-    }
-
-    private IDisposableReadOnlyCollection<OrtValue> RunGraph(OnnxGraph graph, RunOptions run, string inputName, OrtValue input, string outputName)
-    {
-        try
-        {
-            return graph.Session.Run(run, [inputName], [input], [outputName]);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            if (run.Terminate)
-            {
-                throw new OperationCanceledException("The answer was cancelled.", e);
-            }
-
-            throw new InvalidOperationException($"{graph.Path}: ONNX Runtime failed to run the graph: {OnnxGraph.FirstLine(e.Message)}", e);
-        }
-    }
-
-    private static void RequireShape(OnnxGraph graph, string name, long[] actual, long[] expected)
-    {
-        if (!actual.AsSpan().SequenceEqual(expected))
-        {
-            throw new InvalidDataException($"{graph.Path}: '{name}' came out {OrtTensors.Format(actual)}, but attanchor.json implies {OrtTensors.Format(expected)}.");
-        }
-    }
-
-    private static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options, ILogger logger)
-    {
-        var (graphs, device) = ChooseDevice(folder, config, options, logger);
-        Log.DeviceChosen(logger, device.Name, device.Reason);
-        return (graphs, device);
-    }
-
-    private static (ModelGraphs Graphs, DeviceInfo Device) ChooseDevice(string folder, ModelConfig config, ModelOptions options, ILogger logger)
-    {
-        if (options.Device == DevicePreference.Cpu)
-        {
-            return (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, "asked for"));
-        }
-
-        bool built = ExecutionProviders.CudaAvailable();
-        if (!built)
-        {
-            const string NotBuilt = "the CUDA execution provider is not in this ONNX Runtime build; reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime for CUDA";
-            return options.Device == DevicePreference.Cuda
-                ? throw new InvalidOperationException($"CUDA was asked for, but {NotBuilt} (the sample console: build with -p:OnnxRuntimeFlavor=Gpu).")
-                : (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, NotBuilt));
-        }
-
-        try
-        {
-            ModelGraphs graphs = OpenOn(folder, config, ExecutionProviders.Cuda(options));
-            return (graphs, new DeviceInfo(DeviceKind.Cuda, options.CudaDeviceId, options.Device == DevicePreference.Cuda ? "asked for" : "the CUDA execution provider loaded"));
-        }
-        catch (Exception e) when (e is OnnxRuntimeException || (e is InvalidDataException && e.InnerException is OnnxRuntimeException))
-        {
-            string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {OnnxGraph.FirstLine((e.InnerException ?? e).Message)}";
-            if (options.Device != DevicePreference.Cuda)
-            {
-                Log.CudaFellBack(logger, why);
-            }
-
-            return options.Device == DevicePreference.Cuda
-                ? throw new InvalidOperationException($"CUDA was asked for, but {why}. Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.", e)
-                : (OpenOn(folder, config, ExecutionProviders.Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, why));
-        }
-    }
-
-    private static ModelGraphs OpenOn(string folder, ModelConfig config, SessionOptions session)
-    {
-        using (session)
-        {
-            return ModelGraphs.Open(folder, config, session);
-        }
     }
 }

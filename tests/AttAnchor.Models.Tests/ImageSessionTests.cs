@@ -232,22 +232,22 @@ public class ImageSessionTests(ITestOutputHelper output)
         using var run = new Microsoft.ML.OnnxRuntime.RunOptions();
         int d = model.Config.HiddenSize;
         Prompt prompt = model.Prompts.Build(Questions(name)[0]);
-        float[] image = model.ImageEmbeddings(model.PixelValues(model.LoadImage(ImagePath(name))), run, out _, out _);
-        float[] rows = [.. model.EmbedTokens(prompt.PrefixIds, run), .. image, .. model.EmbedTokens(prompt.TextIds, run)];
+        float[] image = model.ImageEncoder.Encode(model.LoadImage(ImagePath(name)), run).Rows;
+        float[] rows = [.. model.PromptEncoder.Embed(prompt.PrefixIds, run), .. image, .. model.PromptEncoder.Embed(prompt.TextIds, run)];
         int length = rows.Length / d;
         int k = split > 0 ? split : length - 1;
 
-        using DecoderState whole = model.CreateDecoderState(length + 2);
+        using DecoderState whole = model.NewDecoderState(length + 2, run);
         whole.Prefill(rows, length);
         float[] expected = [.. whole.Logits];
 
-        using DecoderState chunked = model.CreateDecoderState(length + 2);
+        using DecoderState chunked = model.NewDecoderState(length + 2, run);
         chunked.Prefill(rows.AsSpan(0, k * d), k);
         Assert.Equal(k, chunked.Length);
         chunked.Prefill(rows.AsSpan(k * d), length - k);
 
         // A host cache of the first k + 3 positions, resumed at k, k + 3 and 0.
-        using DecoderState source = model.CreateHostDecoderState(length, run);
+        using DecoderState source = model.NewHostDecoderState(length, run);
         source.Prefill(rows.AsSpan(0, Math.Min(k + 3, length) * d), Math.Min(k + 3, length));
         Microsoft.ML.OnnxRuntime.OrtValue[] cache = source.TakeCache();
         Assert.Equal(0, source.Length);
@@ -256,7 +256,7 @@ public class ImageSessionTests(ITestOutputHelper output)
             byte[][] before = [.. cache.Select(Bytes)];
             foreach (int at in new[] { k, Math.Min(k + 3, length - 1), 0 }.Distinct())
             {
-                using DecoderState resumed = model.CreateDecoderState(length + 2);
+                using DecoderState resumed = model.NewDecoderState(length + 2, run);
                 resumed.ResumeFrom(cache, at);
                 Assert.Equal(at, resumed.Length);
                 resumed.Prefill(rows.AsSpan(at * d), length - at);
@@ -277,7 +277,7 @@ public class ImageSessionTests(ITestOutputHelper output)
             Assert.Equal(before, cache.Select(Bytes));
             Assert.Throws<InvalidOperationException>(() =>
             {
-                using DecoderState used = model.CreateDecoderState(length);
+                using DecoderState used = model.NewDecoderState(length, run);
                 used.Prefill(rows.AsSpan(0, d), 1);
                 used.ResumeFrom(cache, 1);
             });
@@ -306,7 +306,7 @@ public class ImageSessionTests(ITestOutputHelper output)
         string[] questions = Questions("tiny-336-gqa");
 
         using ImageSession session = model.OpenImage(image);
-        Assert.Equal(1, model.ImageEncodings);
+        Assert.Equal(1, model.ImageEncoder.Encodings);
         Assert.True(session.Vision > TimeSpan.Zero);
         Assert.True(session.Projector > TimeSpan.Zero);
         foreach (string question in questions)
@@ -314,9 +314,9 @@ public class ImageSessionTests(ITestOutputHelper output)
             await session.AnswerAsync(question, new GenerationOptions { MaxNewTokens = 2 });
         }
 
-        Assert.Equal(1, model.ImageEncodings);
+        Assert.Equal(1, model.ImageEncoder.Encodings);
         await model.AnswerAsync(image, questions[0], new GenerationOptions { MaxNewTokens = 2 }); // from scratch: encodes again
-        Assert.Equal(2, model.ImageEncodings);
+        Assert.Equal(2, model.ImageEncoder.Encodings);
     }
 
     [Fact]

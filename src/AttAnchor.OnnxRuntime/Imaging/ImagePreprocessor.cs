@@ -1,12 +1,47 @@
 namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
-/// What the Python reference (<c>models/llavagen/imageproc.py</c>, as <c>transformers</c> does it for
-/// LLaVA) does to an image before the vision encoder, bit for bit: the 8-bit square crop in a
-/// <see cref="ResizeMode"/>, then rescale and normalise into <c>pixel_values</c>.
+/// The CLIP preprocessing a model applies before its vision encoder, bit for bit as <c>transformers</c>' LLaVA
+/// processor (and the Python reference <c>models/llavagen/imageproc.py</c>) does it: the 8-bit square crop its
+/// <c>resize_mode</c> makes, then rescale and normalise into <c>pixel_values</c>.
 /// </summary>
-internal static class ImagePreprocessor
+public static class ImagePreprocessor
 {
+    /// <summary>The 8-bit crop a model sees: resized and cropped, padded or stretched to its <c>image_size</c> as <c>attanchor.json</c> says.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="config">The model's settings.</param>
+    /// <returns>S × S × 3 bytes, R G B interleaved, rows top to bottom.</returns>
+    /// <exception cref="InvalidDataException">The image's aspect ratio is too extreme to resample.</exception>
+    public static byte[] GetCrop(ModelImage image, ModelConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return ResizeAndCrop(image, config.ImageSize, config.ResizeMode, [.. config.ImageMean]);
+    }
+
+    /// <summary>The <c>pixel_values</c> a model's vision encoder gets for an image, as float32.</summary>
+    /// <param name="image">The image.</param>
+    /// <param name="config">The model's settings.</param>
+    /// <returns>3 × S × S values, channels first.</returns>
+    /// <exception cref="InvalidDataException">The image's aspect ratio is too extreme to resample.</exception>
+    public static float[] GetPixelValues(ModelImage image, ModelConfig config)
+    {
+        byte[] crop = GetCrop(image, config);
+        var pixels = new float[crop.Length];
+        Normalize(crop, config, pixels);
+        return pixels;
+    }
+
+    /// <summary>Rescales and normalises a crop from <see cref="GetCrop"/> with a model's <c>image_mean</c> and <c>image_std</c>.</summary>
+    /// <param name="crop">S × S × 3 bytes, R G B interleaved.</param>
+    /// <param name="config">The model's settings.</param>
+    /// <param name="destination">Receives 3 × S × S values, channels first.</param>
+    /// <exception cref="ArgumentException">A span has the wrong length.</exception>
+    public static void Normalize(ReadOnlySpan<byte> crop, ModelConfig config, Span<float> destination)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        Normalize(crop, config.ImageSize, [.. config.ImageMean.Select(m => (float)m)], [.. config.ImageStd.Select(s => (float)s)], destination);
+    }
+
     /// <summary>
     /// The uint8 [size, size, 3] crop that <c>imageproc.py</c>'s <c>resize_and_crop</c> (after
     /// <c>expand_to_square</c> for <see cref="ResizeMode.PadToSquare"/>) makes, with Pillow's bicubic
@@ -33,7 +68,7 @@ internal static class ImagePreprocessor
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1 or too large, or <paramref name="mode"/> is not defined.</exception>
     /// <exception cref="ArgumentException"><paramref name="mean"/> does not hold three finite numbers.</exception>
     /// <exception cref="InvalidDataException">The image's aspect ratio is so extreme that its shortest-edge resize has a side beyond 2^31 − 1 pixels.</exception>
-    public static byte[] ResizeAndCrop(ModelImage image, int size, ResizeMode mode, ReadOnlySpan<double> mean)
+    internal static byte[] ResizeAndCrop(ModelImage image, int size, ResizeMode mode, ReadOnlySpan<double> mean)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
@@ -93,7 +128,7 @@ internal static class ImagePreprocessor
     /// <param name="height">The image height.</param>
     /// <param name="size">The target short side.</param>
     /// <returns>The new width and height (the long side may exceed the range of <see cref="int"/>).</returns>
-    public static (long Width, long Height) ShortestEdgeSize(int width, int height, int size)
+    internal static (long Width, long Height) ShortestEdgeSize(int width, int height, int size)
     {
         (int shortSide, int longSide) = width <= height ? (width, height) : (height, width);
 
@@ -114,7 +149,7 @@ internal static class ImagePreprocessor
     /// <param name="destination">Receives 3 × size × size values: the R plane, then G, then B.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1.</exception>
     /// <exception cref="ArgumentException">A span has the wrong length.</exception>
-    public static void Normalize(ReadOnlySpan<byte> crop, int size, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, Span<float> destination)
+    internal static void Normalize(ReadOnlySpan<byte> crop, int size, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, Span<float> destination)
     {
         int plane = Validate(crop, size, mean, std, destination.Length);
         Span<float> table = stackalloc float[3 * 256];
@@ -142,7 +177,7 @@ internal static class ImagePreprocessor
     /// <param name="destination">Receives 3 × size × size values, channels first.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is below 1.</exception>
     /// <exception cref="ArgumentException">A span has the wrong length.</exception>
-    public static void Normalize(ReadOnlySpan<byte> crop, int size, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, Span<Half> destination)
+    internal static void Normalize(ReadOnlySpan<byte> crop, int size, ReadOnlySpan<float> mean, ReadOnlySpan<float> std, Span<Half> destination)
     {
         int plane = Validate(crop, size, mean, std, destination.Length);
         Span<float> table = stackalloc float[3 * 256];

@@ -24,8 +24,7 @@ internal sealed class DecoderState : IDisposable
     private readonly ModelGraphs _graphs;
     private readonly OnnxGraph _decoder;
     private readonly OrtMemoryInfo? _deviceCache;   // CUDA memory for present.*; null on the CPU
-    private readonly RunOptions _run;
-    private readonly bool _ownsRun;                  // false when the caller lent its RunOptions (its cancellation reaches this state)
+    private readonly RunOptions _run;                // the answer's: its Terminate cancels a run in flight
     private readonly int _width;                     // D
     private readonly int _vocabulary;                // V
 
@@ -59,8 +58,8 @@ internal sealed class DecoderState : IDisposable
     /// <param name="config">The model's settings.</param>
     /// <param name="deviceCache">CUDA memory for the cache; null keeps it on the host (the CPU, or a shared prefix under CUDA).</param>
     /// <param name="capacity">The most positions the cache will hold (the attention mask's length).</param>
-    /// <param name="run">Run options to use instead of this state's own, so that their owner's cancellation reaches it; not disposed here.</param>
-    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo? deviceCache, int capacity, RunOptions? run = null)
+    /// <param name="run">The run options of every run, so that their owner's cancellation reaches this state; not disposed here.</param>
+    public DecoderState(ModelGraphs graphs, ModelConfig config, OrtMemoryInfo? deviceCache, int capacity, RunOptions run)
     {
         _graphs = graphs;
         _decoder = graphs.Decoder;
@@ -68,8 +67,7 @@ internal sealed class DecoderState : IDisposable
         _width = config.HiddenSize;
         _vocabulary = config.VocabSize;
         Logits = new float[_vocabulary];
-        _ownsRun = run is null;
-        _run = run ?? new RunOptions { LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL };
+        _run = run;
         _ones = GC.AllocateArray<long>(capacity, pinned: true);
         Array.Fill(_ones, 1L);
 
@@ -133,8 +131,8 @@ internal sealed class DecoderState : IDisposable
     /// <summary>The positions in the KV cache.</summary>
     public int Length { get; private set; }
 
-    /// <summary>Setting <see cref="RunOptions.Terminate"/> cancels a run in flight.</summary>
-    public RunOptions RunOptions => _run;
+    /// <summary>D, the width of a row.</summary>
+    public int Width => _width;
 
     /// <summary>
     /// The prefill: <paramref name="count"/> rows (floats [S × D]) at positions <see cref="Length"/> … <see cref="Length"/> + S − 1,
@@ -198,14 +196,7 @@ internal sealed class DecoderState : IDisposable
     {
         _id[0] = token;
         _id32[0] = token;
-        try
-        {
-            _graphs.Embed.Session.RunWithBinding(_run, _embedBinding); // → _rowValue [1, 1, D]
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw Failure(_graphs.Embed, e);
-        }
+        _graphs.Embed.Run(_run, _embedBinding); // → _rowValue [1, 1, D]
 
         _position[0] = Length;
         if (_graphs.EmbedOutputType == _graphs.DecoderEmbedsType)
@@ -260,10 +251,6 @@ internal sealed class DecoderState : IDisposable
                 RunBound(stepLogits);
             }
         }
-        catch (OnnxRuntimeException e)
-        {
-            throw Failure(_decoder, e);
-        }
         finally
         {
             Array.Clear(_inputs);
@@ -273,7 +260,7 @@ internal sealed class DecoderState : IDisposable
     }
 
     /// <summary>CPU: one Run; ORT allocates the present.* tensors, which replace the past.</summary>
-    private void RunOnHost() => TakeOutputs(_decoder.Session.Run(_run, _inputNames, _inputs, _outputNames));
+    private void RunOnHost() => TakeOutputs(_decoder.Run(_run, _inputNames, _inputs, _outputNames));
 
     /// <summary>CUDA: the presents are bound to device memory and stay there; the logits come to the host.</summary>
     private void RunBound(bool stepLogits)
@@ -300,7 +287,7 @@ internal sealed class DecoderState : IDisposable
             binding.BindOutputToDevice(name, _deviceCache!);
         }
 
-        _decoder.Session.RunWithBinding(_run, binding);
+        _decoder.Run(_run, binding);
         TakeOutputs(binding.GetOutputValues());
     }
 
@@ -382,10 +369,6 @@ internal sealed class DecoderState : IDisposable
         }
     }
 
-    private Exception Failure(OnnxGraph graph, OnnxRuntimeException e) => _run.Terminate
-        ? new OperationCanceledException("The answer was cancelled.", e)
-        : new InvalidOperationException($"{graph.Path}: ONNX Runtime failed to run the graph: {OnnxGraph.FirstLine(e.Message)}", e);
-
     /// <inheritdoc/>
     public void Dispose()
     {
@@ -408,9 +391,5 @@ internal sealed class DecoderState : IDisposable
         _stepLogitsValue?.Dispose();
         _binding?.Dispose();
         _embedBinding.Dispose();
-        if (_ownsRun)
-        {
-            _run.Dispose();
-        }
     }
 }

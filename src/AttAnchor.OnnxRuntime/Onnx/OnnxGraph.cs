@@ -94,6 +94,16 @@ internal sealed class OnnxGraph : IDisposable
         }
     }
 
+    /// <summary>Checks the shape an output came out with against the one <c>attanchor.json</c> implies.</summary>
+    /// <exception cref="InvalidDataException">They differ; the message names the file, the tensor and both shapes.</exception>
+    public void RequireOutputShape(string name, ReadOnlySpan<long> actual, ReadOnlySpan<long> expected)
+    {
+        if (!actual.SequenceEqual(expected))
+        {
+            throw new InvalidDataException($"{Path}: '{name}' came out {OrtTensors.Format(actual)}, but attanchor.json implies {OrtTensors.Format(expected)}.");
+        }
+    }
+
     /// <summary>A declared shape with symbolic dimensions by name: <c>(batch, 3, 336, 336)</c>.</summary>
     public static string Shape(NodeMetadata metadata)
     {
@@ -103,6 +113,44 @@ internal sealed class OnnxGraph : IDisposable
             : "?")];
         return $"({string.Join(", ", dims)})";
     }
+
+    /// <summary>Runs the graph on named inputs; see <see cref="Failure"/> for what an ONNX Runtime error becomes.</summary>
+    public IDisposableReadOnlyCollection<OrtValue> Run(RunOptions run, IReadOnlyCollection<string> inputNames, IReadOnlyCollection<OrtValue> inputs, IReadOnlyCollection<string> outputNames)
+    {
+        try
+        {
+            return Session.Run(run, inputNames, inputs, outputNames);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw Failure(run, e);
+        }
+    }
+
+    /// <summary>Runs the graph on one input for one output.</summary>
+    public IDisposableReadOnlyCollection<OrtValue> Run(RunOptions run, string inputName, OrtValue input, string outputName) =>
+        Run(run, [inputName], [input], [outputName]);
+
+    /// <summary>Runs the graph through a binding; see <see cref="Failure"/> for what an ONNX Runtime error becomes.</summary>
+    public void Run(RunOptions run, OrtIoBinding binding)
+    {
+        try
+        {
+            Session.RunWithBinding(run, binding);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw Failure(run, e);
+        }
+    }
+
+    /// <summary>
+    /// The one translation of a run's ONNX Runtime error: an <see cref="OperationCanceledException"/> when
+    /// <paramref name="run"/> was terminated, else an <see cref="InvalidOperationException"/> naming this file.
+    /// </summary>
+    public Exception Failure(RunOptions run, OnnxRuntimeException e) => run.Terminate
+        ? new OperationCanceledException("The answer was cancelled.", e)
+        : new InvalidOperationException($"{Path}: ONNX Runtime failed to run the graph: {FirstLine(e.Message)}", e);
 
     /// <summary>The first line of an ONNX Runtime message (its log repeats the rest).</summary>
     public static string FirstLine(string text)

@@ -1,0 +1,118 @@
+using AttAnchor.OnnxRuntime.Logging;
+using Microsoft.Extensions.Logging;
+using Microsoft.ML.OnnxRuntime;
+
+namespace AttAnchor.OnnxRuntime;
+
+/// <summary>Chooses the device a model's graphs run on (CUDA when asked for or available, else the CPU) and says why.</summary>
+internal static class ExecutionProviders
+{
+    public const string CudaProvider = "CUDAExecutionProvider";
+
+    /// <summary>Opens a model folder's graphs on the device <paramref name="options"/> asks for, falling back to the CPU when CUDA is only preferred.</summary>
+    /// <exception cref="InvalidOperationException">CUDA was asked for and cannot load, or no native ONNX Runtime is present.</exception>
+    public static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options, ILogger logger)
+    {
+        var (graphs, device) = Choose(folder, config, options, logger);
+        Log.DeviceChosen(logger, device.Name, device.Reason);
+        return (graphs, device);
+    }
+
+    private static (ModelGraphs Graphs, DeviceInfo Device) Choose(string folder, ModelConfig config, ModelOptions options, ILogger logger)
+    {
+        if (options.Device == DevicePreference.Cpu)
+        {
+            return (OpenOn(folder, config, Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, "asked for"));
+        }
+
+        if (!CudaAvailable())
+        {
+            const string NotBuilt = "the CUDA execution provider is not in this ONNX Runtime build; reference Microsoft.ML.OnnxRuntime.Gpu instead of Microsoft.ML.OnnxRuntime for CUDA";
+            return options.Device == DevicePreference.Cuda
+                ? throw new InvalidOperationException($"CUDA was asked for, but {NotBuilt} (the sample console: build with -p:OnnxRuntimeFlavor=Gpu).")
+                : (OpenOn(folder, config, Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, NotBuilt));
+        }
+
+        try
+        {
+            ModelGraphs graphs = OpenOn(folder, config, Cuda(options));
+            return (graphs, new DeviceInfo(DeviceKind.Cuda, options.CudaDeviceId, options.Device == DevicePreference.Cuda ? "asked for" : "the CUDA execution provider loaded"));
+        }
+        catch (Exception e) when (e is OnnxRuntimeException || (e is InvalidDataException && e.InnerException is OnnxRuntimeException))
+        {
+            string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {OnnxGraph.FirstLine((e.InnerException ?? e).Message)}";
+            if (options.Device != DevicePreference.Cuda)
+            {
+                Log.CudaFellBack(logger, why);
+            }
+
+            return options.Device == DevicePreference.Cuda
+                ? throw new InvalidOperationException($"CUDA was asked for, but {why}. Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.", e)
+                : (OpenOn(folder, config, Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, why));
+        }
+    }
+
+    private static ModelGraphs OpenOn(string folder, ModelConfig config, SessionOptions session)
+    {
+        using (session)
+        {
+            return ModelGraphs.Open(folder, config, session);
+        }
+    }
+
+    /// <summary>Whether this process's ONNX Runtime build has the CUDA provider compiled in (the Gpu package).</summary>
+    /// <exception cref="InvalidOperationException">No native ONNX Runtime is present at all.</exception>
+    public static bool CudaAvailable()
+    {
+        try
+        {
+            return OrtEnv.Instance().GetAvailableProviders().Contains(CudaProvider, StringComparer.Ordinal);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            throw new InvalidOperationException(
+                "ONNX Runtime's native library was not found. The application must reference Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu (CUDA) beside AttAnchor.OnnxRuntime.", e);
+        }
+    }
+
+    /// <summary>Session options for the CPU.</summary>
+    public static SessionOptions Cpu(ModelOptions options) => Common(options);
+
+    /// <summary>Session options with the CUDA provider appended; throws <see cref="OnnxRuntimeException"/> when the provider cannot load.</summary>
+    public static SessionOptions Cuda(ModelOptions options)
+    {
+        SessionOptions session = Common(options);
+        try
+        {
+            session.AppendExecutionProvider_CUDA(options.CudaDeviceId);
+            return session;
+        }
+        catch
+        {
+            session.Dispose();
+            throw;
+        }
+    }
+
+    private static SessionOptions Common(ModelOptions options)
+    {
+        var session = new SessionOptions
+        {
+            GraphOptimizationLevel = options.Optimization switch
+            {
+                GraphOptimization.None => GraphOptimizationLevel.ORT_DISABLE_ALL,
+                GraphOptimization.Basic => GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                GraphOptimization.Extended => GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                _ => GraphOptimizationLevel.ORT_ENABLE_ALL,
+            },
+            // Failures come back as exceptions with the message; ONNX Runtime's own log would repeat them on stderr.
+            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_FATAL,
+        };
+        if (options.IntraOpThreads > 0)
+        {
+            session.IntraOpNumThreads = options.IntraOpThreads;
+        }
+
+        return session;
+    }
+}
