@@ -25,28 +25,28 @@ public sealed record GenerationOptions
     public int MaxNewTokens
     {
         get;
-        init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), value, "MaxNewTokens must be at least 1.");
+        init => field = SamplingRanges.IsMaxNewTokens(value) ? value : throw new ArgumentOutOfRangeException(nameof(MaxNewTokens), value, $"MaxNewTokens {SamplingRanges.MaxNewTokensRule}.");
     } = 64;
 
     /// <summary>Sampling temperature; 0 (the default) is greedy decoding.</summary>
     public float Temperature
     {
         get;
-        init => field = value >= 0 && float.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(Temperature), value, "Temperature must be 0 (greedy) or a positive finite number.");
+        init => field = SamplingRanges.IsTemperature(value) ? value : throw new ArgumentOutOfRangeException(nameof(Temperature), value, $"Temperature {SamplingRanges.TemperatureRule}.");
     }
 
     /// <summary>Keep only the k most likely tokens before sampling; 0 (the default) keeps all.</summary>
     public int TopK
     {
         get;
-        init => field = value >= 0 ? value : throw new ArgumentOutOfRangeException(nameof(TopK), value, "TopK must be 0 (off) or a positive number of tokens.");
+        init => field = SamplingRanges.IsTopK(value) ? value : throw new ArgumentOutOfRangeException(nameof(TopK), value, $"TopK {SamplingRanges.TopKRule}.");
     }
 
     /// <summary>Keep the smallest set of most likely tokens whose probability reaches p; 1 (the default) keeps all.</summary>
     public float TopP
     {
         get;
-        init => field = value > 0 && value <= 1 ? value : throw new ArgumentOutOfRangeException(nameof(TopP), value, "TopP must be in (0, 1]; 1 switches it off.");
+        init => field = SamplingRanges.IsTopP(value) ? value : throw new ArgumentOutOfRangeException(nameof(TopP), value, $"TopP {SamplingRanges.TopPRule}.");
     } = 1f;
 
     /// <summary>The seed of the sampler's random numbers; the same seed gives the same answer. Null (the default): a random seed.</summary>
@@ -56,7 +56,7 @@ public sealed record GenerationOptions
     public float RepetitionPenalty
     {
         get;
-        init => field = value > 0 && float.IsFinite(value) ? value : throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), value, "RepetitionPenalty must be a positive finite number; 1 switches it off.");
+        init => field = SamplingRanges.IsRepetitionPenalty(value) ? value : throw new ArgumentOutOfRangeException(nameof(RepetitionPenalty), value, $"RepetitionPenalty {SamplingRanges.RepetitionPenaltyRule}.");
     } = 1f;
 
     /// <summary>Generation stops when the answer contains one of these; the answer ends before it. Default none.</summary>

@@ -142,25 +142,25 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
 
         if (chat.Temperature is { } temperature)
         {
-            Require(temperature >= 0 && float.IsFinite(temperature), "ChatOptions.Temperature", temperature, "must be 0 (greedy) or a positive finite number");
+            Require(SamplingRanges.IsTemperature(temperature), "ChatOptions.Temperature", temperature, SamplingRanges.TemperatureRule);
             options = options with { Temperature = temperature };
         }
 
         if (chat.TopP is { } topP)
         {
-            Require(topP > 0 && topP <= 1, "ChatOptions.TopP", topP, "must be in (0, 1]; 1 switches it off");
+            Require(SamplingRanges.IsTopP(topP), "ChatOptions.TopP", topP, SamplingRanges.TopPRule);
             options = options with { TopP = topP };
         }
 
         if (chat.TopK is { } topK)
         {
-            Require(topK >= 0, "ChatOptions.TopK", topK, "must be 0 (off) or a positive number of tokens");
+            Require(SamplingRanges.IsTopK(topK), "ChatOptions.TopK", topK, SamplingRanges.TopKRule);
             options = options with { TopK = topK };
         }
 
         if (chat.MaxOutputTokens is { } max)
         {
-            Require(max > 0, "ChatOptions.MaxOutputTokens", max, "must be at least 1");
+            Require(SamplingRanges.IsMaxNewTokens(max), "ChatOptions.MaxOutputTokens", max, SamplingRanges.MaxNewTokensRule);
             options = options with { MaxNewTokens = max };
         }
 
@@ -228,7 +228,7 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
 
         if (properties.TryGetValue(AttAnchorChatClient.RepetitionPenaltyKey, out object? penalty))
         {
-            float value = Number(penalty) is { } p && p > 0 && double.IsFinite(p)
+            float value = Number(penalty) is { } p && SamplingRanges.IsRepetitionPenalty(p)
                 ? (float)p
                 : throw Invalid(AttAnchorChatClient.RepetitionPenaltyKey, penalty, "a positive finite number (1 is off)");
             options = options with { RepetitionPenalty = value };

@@ -67,25 +67,10 @@ internal sealed class TokenSampler
     /// <exception cref="ArgumentOutOfRangeException">An option is outside its range; the message names it and the range.</exception>
     public TokenSampler(float temperature, int topK, float topP, float repetitionPenalty, int? seed, int vocabularySize)
     {
-        if (!(temperature >= 0f) || !float.IsFinite(temperature))
-        {
-            throw new ArgumentOutOfRangeException(nameof(temperature), Invariant($"temperature must be 0 (greedy) or a positive finite number; got {temperature}."));
-        }
-
-        if (topK < 0)
-        {
-            throw new ArgumentOutOfRangeException(nameof(topK), Invariant($"topK must be 0 (off) or a positive number of tokens; got {topK}."));
-        }
-
-        if (!(topP > 0f && topP <= 1f))
-        {
-            throw new ArgumentOutOfRangeException(nameof(topP), Invariant($"topP must be greater than 0 and at most 1 (1 = off); got {topP}."));
-        }
-
-        if (!(repetitionPenalty > 0f) || !float.IsFinite(repetitionPenalty))
-        {
-            throw new ArgumentOutOfRangeException(nameof(repetitionPenalty), Invariant($"repetitionPenalty must be a positive finite number (1 = off); got {repetitionPenalty}."));
-        }
+        Require(SamplingRanges.IsTemperature(temperature), nameof(temperature), SamplingRanges.TemperatureRule, temperature);
+        Require(SamplingRanges.IsTopK(topK), nameof(topK), SamplingRanges.TopKRule, topK);
+        Require(SamplingRanges.IsTopP(topP), nameof(topP), SamplingRanges.TopPRule, topP);
+        Require(SamplingRanges.IsRepetitionPenalty(repetitionPenalty), nameof(repetitionPenalty), SamplingRanges.RepetitionPenaltyRule, repetitionPenalty);
 
         if (vocabularySize <= 0)
         {
@@ -453,4 +438,12 @@ internal sealed class TokenSampler
         new("Every logit is -infinity or NaN, so there is no token to choose; the model's output is invalid (or every token was masked out).");
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+
+    private static void Require(bool valid, string name, string rule, IFormattable value)
+    {
+        if (!valid)
+        {
+            throw new ArgumentOutOfRangeException(name, $"{name} {rule}; got {value.ToString(null, CultureInfo.InvariantCulture)}.");
+        }
+    }
 }
