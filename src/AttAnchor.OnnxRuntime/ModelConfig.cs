@@ -217,12 +217,11 @@ public sealed record ModelConfig
             {
                 options = options with
                 {
-                    Direction = direction.ValueKind == JsonValueKind.String ? direction.GetString() switch
-                    {
-                        "text_into_image" => AnchorDirection.TextIntoImage,
-                        "image_into_text" => AnchorDirection.ImageIntoText,
-                        _ => throw Error($"'attanchor.direction' is {direction}; expected \"text_into_image\" or \"image_into_text\""),
-                    } : throw Error("'attanchor.direction' must be \"text_into_image\" or \"image_into_text\""),
+                    Direction = direction.ValueKind != JsonValueKind.String
+                        ? throw Error("'attanchor.direction' must be \"text_into_image\" or \"image_into_text\"")
+                        : AttAnchorOptions.TryParseDirection(direction.GetString(), out AnchorDirection value)
+                        ? value
+                        : throw Error($"'attanchor.direction' is {direction}; expected \"text_into_image\" or \"image_into_text\""),
                 };
             }
 

@@ -115,4 +115,33 @@ public sealed record AttAnchorOptions
     /// <see langword="true"/> when these options insert nothing: anchoring is off or τ ≥ 1.
     /// </summary>
     public bool IsIdentity => !Enabled || Threshold >= 1f;
+
+    /// <summary>A direction's name as files, command lines and reports write it: <c>text-into-image</c> or <c>image-into-text</c>.</summary>
+    /// <param name="direction">The direction.</param>
+    /// <returns>The name.</returns>
+    public static string GetDirectionName(AnchorDirection direction) =>
+        direction == AnchorDirection.ImageIntoText ? "image-into-text" : "text-into-image";
+
+    /// <summary>
+    /// Reads a direction's name: <c>text-into-image</c> or <c>image-into-text</c>, in any case, with <c>_</c> for
+    /// <c>-</c> (as <c>attanchor.json</c> writes it) or as the member name (<c>TextIntoImage</c>).
+    /// </summary>
+    /// <param name="name">The name.</param>
+    /// <param name="direction">The direction, when the name is one.</param>
+    /// <returns>Whether the name is a direction's.</returns>
+    public static bool TryParseDirection(string? name, out AnchorDirection direction)
+    {
+        foreach (AnchorDirection candidate in (ReadOnlySpan<AnchorDirection>)[AnchorDirection.TextIntoImage, AnchorDirection.ImageIntoText])
+        {
+            if (string.Equals(name?.Replace('_', '-'), GetDirectionName(candidate), StringComparison.OrdinalIgnoreCase)
+                || string.Equals(name, candidate.ToString(), StringComparison.OrdinalIgnoreCase))
+            {
+                direction = candidate;
+                return true;
+            }
+        }
+
+        direction = default;
+        return false;
+    }
 }

@@ -36,6 +36,32 @@ public class ApiTests
         Assert.Throws<ArgumentOutOfRangeException>(() => AttAnchorOptions.Default with { Candidates = (AnchorCandidates)7 });
     }
 
+    [Theory]
+    [InlineData("text-into-image", AnchorDirection.TextIntoImage)]
+    [InlineData("text_into_image", AnchorDirection.TextIntoImage)]
+    [InlineData("Text-Into-Image", AnchorDirection.TextIntoImage)]
+    [InlineData("TextIntoImage", AnchorDirection.TextIntoImage)]
+    [InlineData("image-into-text", AnchorDirection.ImageIntoText)]
+    [InlineData("image_into_text", AnchorDirection.ImageIntoText)]
+    [InlineData("imageintotext", AnchorDirection.ImageIntoText)]
+    public void Direction_names_are_read_in_both_spellings_and_written_in_one(string name, AnchorDirection expected)
+    {
+        Assert.True(AttAnchorOptions.TryParseDirection(name, out AnchorDirection direction));
+        Assert.Equal(expected, direction);
+        Assert.Equal(expected == AnchorDirection.TextIntoImage ? "text-into-image" : "image-into-text", AttAnchorOptions.GetDirectionName(direction));
+        Assert.True(AttAnchorOptions.TryParseDirection(AttAnchorOptions.GetDirectionName(direction), out AnchorDirection again));
+        Assert.Equal(direction, again);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData("")]
+    [InlineData("sideways")]
+    [InlineData("text into image")]
+    [InlineData("1")]
+    public void Other_direction_names_are_refused(string? name) =>
+        Assert.False(AttAnchorOptions.TryParseDirection(name, out _));
+
     public static TheoryData<int[], int[], AnchorCandidates, int[]> CandidateCases => new()
     {
         // The documented example: "\n Is it red ?\nASSISTANT:" with the question at 1..5.

@@ -216,7 +216,9 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
 
         if (properties.TryGetValue(AttAnchorChatClient.DirectionKey, out object? direction))
         {
-            AnchorDirection value = Choice(AttAnchorChatClient.DirectionKey, direction, ("text-into-image", AnchorDirection.TextIntoImage), ("image-into-text", AnchorDirection.ImageIntoText));
+            AnchorDirection value = direction is AnchorDirection given && Enum.IsDefined(given) ? given
+                : AttAnchorOptions.TryParseDirection(Text(direction), out AnchorDirection named) ? named
+                : throw Invalid(AttAnchorChatClient.DirectionKey, direction, "AnchorDirection.TextIntoImage or AnchorDirection.ImageIntoText, or \"text-into-image\" or \"image-into-text\"");
             anchoring = (anchoring ?? client.Model.Config.Anchoring) with { Direction = value };
         }
 

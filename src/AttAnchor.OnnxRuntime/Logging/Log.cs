@@ -50,5 +50,5 @@ internal static partial class Log
     /// <summary>The AttAnchor settings as logs and reports write them: <c>text-into-image, τ = 0.12</c> or <c>off</c>.</summary>
     public static string Describe(AttAnchorOptions options) => options.IsIdentity
         ? (options.Enabled ? FormattableString.Invariant($"off (τ = {options.Threshold:G4})") : "off")
-        : FormattableString.Invariant($"{(options.Direction == AnchorDirection.TextIntoImage ? "text-into-image" : "image-into-text")}, τ = {options.Threshold:G4}");
+        : FormattableString.Invariant($"{AttAnchorOptions.GetDirectionName(options.Direction)}, τ = {options.Threshold:G4}");
 }
