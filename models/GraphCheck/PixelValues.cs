@@ -4,9 +4,8 @@ using SkiaSharp;
 namespace AttAnchor.GraphCheck;
 
 /// <summary>
-/// Builds the vision encoder's <c>pixel_values</c> from already-resized 8-bit RGB PNG crops, bit for
-/// bit as the NumPy reference does: <c>x = float32(u8 * (1.0 / 255))</c> (the product in double),
-/// then <c>(x − mean[c]) / std[c]</c> in float32, channels first.
+/// Builds the vision encoder's <c>pixel_values</c> from already-resized 8-bit RGB PNG crops with the library's
+/// normalisation (bit for bit the NumPy reference's), channels first.
 /// </summary>
 public static class PixelValues
 {
@@ -62,60 +61,38 @@ public static class PixelValues
         return new RgbImage(width, height, rgb);
     }
 
-    /// <summary>Normalises images of one size into float32 <c>pixel_values</c> [B, 3, H, W].</summary>
-    /// <param name="images">The B images, all H × W.</param>
-    /// <param name="mean">The R, G, B mean (float32 casts of <c>image_mean</c>).</param>
-    /// <param name="std">The R, G, B standard deviation (float32 casts of <c>image_std</c>).</param>
+    /// <summary>
+    /// Reads the PNG crops and normalises them with the library's <see cref="ImagePreprocessor.Normalize"/>, as the
+    /// model would: <c>pixel_values</c> [B, 3, S, S], float32.
+    /// </summary>
+    /// <param name="pngPaths">The B crop files, each S × S for the model's <c>image_size</c> S.</param>
+    /// <param name="settings">The model's attanchor.json.</param>
     /// <returns>The tensor.</returns>
-    /// <exception cref="GraphCheckException">No image is given, or the images differ in size.</exception>
-    public static HostTensor Normalize(IReadOnlyList<RgbImage> images, ReadOnlySpan<float> mean, ReadOnlySpan<float> std)
-    {
-        ArgumentNullException.ThrowIfNull(images);
-        if (mean.Length != 3 || std.Length != 3)
-        {
-            throw new ArgumentException("mean and std must hold three values (R, G, B).");
-        }
-
-        if (images.Count == 0)
-        {
-            throw new GraphCheckException("pixel_values: no crop was given.");
-        }
-
-        int width = images[0].Width, height = images[0].Height, plane = width * height;
-        var values = new float[checked(images.Count * 3 * plane)];
-        for (int b = 0; b < images.Count; b++)
-        {
-            RgbImage image = images[b];
-            if (image.Width != width || image.Height != height)
-            {
-                throw new GraphCheckException(
-                    $"pixel_values: crop {b} is {image.Width}×{image.Height} but crop 0 is {width}×{height}; a batch needs crops of one size.");
-            }
-
-            for (int c = 0; c < 3; c++)
-            {
-                float m = mean[c], s = std[c];
-                Span<float> destination = values.AsSpan(((b * 3) + c) * plane, plane);
-                for (int p = 0; p < plane; p++)
-                {
-                    float x = (float)(image.Rgb[(3 * p) + c] * (1.0 / 255));
-                    destination[p] = (x - m) / s;
-                }
-            }
-        }
-
-        return HostTensor.FromSingles(values, images.Count, 3, height, width);
-    }
-
-    /// <summary>Reads the PNG crops and normalises them (see <see cref="Normalize"/>).</summary>
-    /// <param name="pngPaths">The B crop files.</param>
-    /// <param name="settings">The model's attanchor.json (mean and std, used as float32 as NumPy does).</param>
-    /// <returns><c>pixel_values</c> [B, 3, H, W], float32.</returns>
+    /// <exception cref="GraphCheckException">No crop is given, or a crop is not S × S.</exception>
     public static HostTensor FromPngFiles(IEnumerable<string> pngPaths, ModelConfig settings)
     {
         ArgumentNullException.ThrowIfNull(pngPaths);
         ArgumentNullException.ThrowIfNull(settings);
-        return Normalize([.. pngPaths.Select(ReadPng)], [.. settings.ImageMean.Select(m => (float)m)], [.. settings.ImageStd.Select(s => (float)s)]);
+        RgbImage[] images = [.. pngPaths.Select(ReadPng)];
+        if (images.Length == 0)
+        {
+            throw new GraphCheckException("pixel_values: no crop was given.");
+        }
+
+        int size = settings.ImageSize, plane = 3 * size * size;
+        var values = new float[checked(images.Length * plane)];
+        for (int b = 0; b < images.Length; b++)
+        {
+            RgbImage image = images[b];
+            if (image.Width != size || image.Height != size)
+            {
+                throw new GraphCheckException($"pixel_values: crop {b} is {image.Width}×{image.Height}, but the model's image_size is {size}.");
+            }
+
+            ImagePreprocessor.Normalize(image.Rgb, settings, values.AsSpan(b * plane, plane));
+        }
+
+        return HostTensor.FromSingles(values, images.Length, 3, size, size);
     }
 
     /// <summary>Checks the PNG signature and the IHDR chunk: bit depth 8, colour type 2 (RGB) or 6 (RGBA).</summary>
