@@ -1,4 +1,4 @@
-using AttAnchor.Vqa.Drawing;
+using AttAnchor.Visualization;
 using SkiaSharp;
 
 namespace AttAnchor.FullSize;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using AttAnchor.Vqa.Drawing;
+using AttAnchor.Visualization;
 using SkiaSharp;
 
 namespace AttAnchor.FullSize;

@@ -1,5 +1,5 @@
 using System.Globalization;
-using AttAnchor.Vqa.Drawing;
+using AttAnchor.Visualization;
 using SkiaSharp;
 
 namespace AttAnchor.FullSize;

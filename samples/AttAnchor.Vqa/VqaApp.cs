@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.Visualization;
 using AttAnchor.Vqa.Eval;
 using Microsoft.ML.OnnxRuntime;
 

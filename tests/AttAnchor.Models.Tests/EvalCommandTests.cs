@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.Visualization;
 using AttAnchor.Vqa;
-using AttAnchor.Vqa.Drawing;
 using AttAnchor.Vqa.Eval;
 using SkiaSharp;
 using Xunit.Abstractions;
@@ -11,7 +11,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// The console's <c>eval</c> subcommand: --config parsing, usage and data errors (one line, nothing on stdout),
-/// the chart's font, and a whole run on the committed random-weight fixture whose answers, metrics, tables and
+/// the chart's width, and a whole run on the committed random-weight fixture whose answers, metrics, tables and
 /// chart are checked against direct library calls and <see cref="PopeMetrics"/>, and a run of the shapes model over the
 /// committed excerpts of POPE's own files in both their layouts (<see cref="PopeExcerpts"/>).
 /// </summary>
@@ -362,45 +362,6 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
         Assert.StartsWith("| run | coco_pope_adversarial Acc | coco_pope_adversarial F1 | coco_pope_adversarial Yes% | coco_pope_popular Acc |", stdout, StringComparison.Ordinal);
         string markdown = File.ReadAllText(Path.Combine(outFolder, EvalReport.MarkdownFile));
         Assert.All(names, n => Assert.Contains($"| attanchor / off | {n} | {limit} |", markdown, StringComparison.Ordinal));
-    }
-
-    [Fact]
-    public void The_pixel_font_has_every_printable_ascii_glyph_and_draws_ink()
-    {
-        for (char c = ' '; c <= '~'; c++)
-        {
-            Assert.True(PixelFont.Has(c), $"no glyph for '{c}'");
-        }
-
-        Assert.True(PixelFont.Has('τ'));
-        Assert.False(PixelFont.Has('€'));
-        Assert.Equal(((3 * PixelFont.Advance) - 1) * 2, PixelFont.MeasureWidth("abc", 2));
-        Assert.Equal("abcd...", PixelFont.Fit("abcdefghijklmnop", PixelFont.MeasureWidth("abcdefg", 1), 1));
-        Assert.Equal("short", PixelFont.Fit("short", 1000, 2));
-
-        using var bitmap = new SKBitmap(40, 20);
-        using (var canvas = new SKCanvas(bitmap))
-        {
-            canvas.Clear(SKColors.White);
-            PixelFont.Draw(canvas, "Hi", 1, 1, 2, SKColors.Black);
-        }
-
-        // 'H': 2 columns of 7 and a 3-pixel bar; 'i': a dot, a 2-pixel serif, a 3-pixel stem and a 3-pixel foot; each font pixel is 2 × 2.
-        int ink = bitmap.Pixels.Count(p => p == SKColors.Black);
-        int expected = 0;
-        foreach (char c in "Hi")
-        {
-            for (int row = 0; row < PixelFont.LineHeight; row++)
-            {
-                for (int column = 0; column < PixelFont.GlyphWidth; column++)
-                {
-                    expected += PixelFont.IsInk(c, row, column) ? 4 : 0;
-                }
-            }
-        }
-
-        Assert.Equal((17 + 9) * 4, expected);
-        Assert.Equal(expected, ink);
     }
 
     private static void AssertMetrics(SplitMetrics expected, JsonElement actual)

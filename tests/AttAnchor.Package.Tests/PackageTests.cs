@@ -6,16 +6,17 @@ using System.Xml.Linq;
 namespace AttAnchor.Package.Tests;
 
 /// <summary>
-/// What a developer gets from the packages: the two packages and their symbols from <c>dotnet pack</c>, the metadata
+/// What a developer gets from the packages: the three packages and their symbols from <c>dotnet pack</c>, the metadata
 /// NuGet shows, XML docs for every public type, a deterministic build whose PDB matches, the dependencies (the
-/// managed ONNX Runtime, never a native one), and a fresh console app that answers through <c>IChatClient</c>.
+/// managed ONNX Runtime, never a native one), a fresh console app that answers through <c>IChatClient</c>, and one
+/// that draws the anchor map.
 /// </summary>
 public sealed class PackageTests(PackedPackages packages) : IClassFixture<PackedPackages>
 {
     public static TheoryData<string> Ids => [.. PackedPackages.Ids];
 
     [Fact]
-    public void Pack_ProducesTheTwoPackagesAndTheirSymbolPackages()
+    public void Pack_ProducesTheThreePackagesAndTheirSymbolPackages()
     {
         string[] expected = [.. PackedPackages.Ids.SelectMany(id => new[] { $"{id}.{packages.Version}.nupkg", $"{id}.{packages.Version}.snupkg" }).Order(StringComparer.Ordinal)];
         string[] actual = [.. Directory.GetFiles(packages.Feed).Select(Path.GetFileName).Order(StringComparer.Ordinal)!];
@@ -70,7 +71,13 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         Assert.NotEmpty(publicTypes);
         string[] undocumented = [.. publicTypes.Where(t => !documented.Contains(t))];
         Assert.True(undocumented.Length == 0, $"{id}: public types without XML docs: {string.Join(", ", undocumented)}");
-        Assert.Contains(id == "AttAnchor" ? "T:AttAnchor.AnchorPlan" : "T:AttAnchor.OnnxRuntime.AttAnchorChatClient", publicTypes);
+        Assert.Contains(id switch
+        {
+            "AttAnchor" => "T:AttAnchor.AnchorPlan",
+            "AttAnchor.OnnxRuntime" => "T:AttAnchor.OnnxRuntime.AttAnchorChatClient",
+            _ => "T:AttAnchor.Visualization.AnchorMap",
+        }, publicTypes);
+        Assert.DoesNotContain("T:AttAnchor.OnnxRuntime.AnchorMap", publicTypes); // drawing is AttAnchor.Visualization's
     }
 
     [Theory]
@@ -109,6 +116,10 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
         Assert.DoesNotContain("Microsoft.ML.OnnxRuntime", pipeline.Keys);       // the app picks the native runtime:
         Assert.DoesNotContain("Microsoft.ML.OnnxRuntime.Gpu", pipeline.Keys);   // CPU or CUDA
         Assert.DoesNotContain(pipeline.Keys, k => k.StartsWith("xunit", StringComparison.Ordinal) || k.StartsWith("Microsoft.NET.Test", StringComparison.Ordinal));
+
+        Dictionary<string, string> visualization = Dependencies("AttAnchor.Visualization");
+        Assert.Equal(["AttAnchor.OnnxRuntime", "SkiaSharp"], visualization.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(packages.Version, visualization["AttAnchor.OnnxRuntime"]);
     }
 
     [Fact]
@@ -121,20 +132,35 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
     }
 
     [Fact]
+    public void FreshConsoleApp_DrawsTheAnchorMap_AsTheVisualizationPackageReadmeShows()
+    {
+        Assert.Contains("AnchorMap.RenderPng", packages.MapExampleSource, StringComparison.Ordinal);
+        Assert.Equal(Normalise(packages.MapExampleOutput), Normalise(packages.MapConsumerOutput));
+        Assert.StartsWith("Red. 4 anchors", packages.MapConsumerOutput, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FreshConsoleApp_RestoredOurPackagesFromTheLocalFolder()
     {
-        using JsonDocument assets = JsonDocument.Parse(File.ReadAllText(Path.Combine(packages.Consumer, "obj", "project.assets.json")));
+        AssertRestoredFromTheFeed(packages.Consumer, ["AttAnchor", "AttAnchor.OnnxRuntime"]);
+        AssertRestoredFromTheFeed(packages.MapConsumer, PackedPackages.Ids);
+
+        Assert.False(File.Exists(Path.Combine(packages.Consumer, "Directory.Build.props")));
+        Assert.DoesNotContain(packages.RepositoryRoot, File.ReadAllText(Path.Combine(packages.Consumer, "Consumer.csproj")), StringComparison.Ordinal);
+        Assert.DoesNotContain(packages.RepositoryRoot, File.ReadAllText(Path.Combine(packages.MapConsumer, "Consumer.csproj")), StringComparison.Ordinal);
+    }
+
+    private void AssertRestoredFromTheFeed(string consumer, IEnumerable<string> ids)
+    {
+        using JsonDocument assets = JsonDocument.Parse(File.ReadAllText(Path.Combine(consumer, "obj", "project.assets.json")));
         JsonElement libraries = assets.RootElement.GetProperty("libraries");
-        foreach (string id in PackedPackages.Ids)
+        foreach (string id in ids)
         {
             Assert.True(libraries.TryGetProperty($"{id}/{packages.Version}", out _), $"the consumer should restore {id} {packages.Version}");
             string metadata = Path.Combine(PackedPackages.GlobalPackages, id.ToLowerInvariant(), packages.Version, ".nupkg.metadata");
             using JsonDocument restored = JsonDocument.Parse(File.ReadAllText(metadata));
             Assert.Equal(Path.GetFullPath(packages.Feed), Path.GetFullPath(restored.RootElement.GetProperty("source").GetString()!));
         }
-
-        Assert.False(File.Exists(Path.Combine(packages.Consumer, "Directory.Build.props")));
-        Assert.DoesNotContain(packages.RepositoryRoot, File.ReadAllText(Path.Combine(packages.Consumer, "Consumer.csproj")), StringComparison.Ordinal);
     }
 
     private static string Normalise(string text) => text.Replace("\r\n", "\n", StringComparison.Ordinal).Trim();

@@ -6,17 +6,18 @@ namespace AttAnchor.Package.Tests;
 
 /// <summary>
 /// Packs the repository's packages once per test run into a fresh local folder, with a version no other feed
-/// has, then creates, builds and runs a console app outside the repository that references them from that folder.
+/// has, then creates, builds and runs two console apps outside the repository that reference them from that folder.
 /// </summary>
 /// <remarks>
 /// The packages are packed from the build the tests run on (<c>dotnet pack --no-build</c>, in this test assembly's
 /// configuration). The consumer's <c>Program.cs</c> is the AttAnchor.OnnxRuntime package README's example, word for
-/// word. The two package versions it adds to the NuGet cache are removed afterwards.
+/// word, and the map consumer's the AttAnchor.Visualization package README's. The package versions they add to the
+/// NuGet cache are removed afterwards.
 /// </remarks>
 public sealed class PackedPackages : IDisposable
 {
     /// <summary>The packages the repository ships.</summary>
-    public static readonly string[] Ids = ["AttAnchor", "AttAnchor.OnnxRuntime"];
+    public static readonly string[] Ids = ["AttAnchor", "AttAnchor.OnnxRuntime", "AttAnchor.Visualization"];
 
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(10);
 
@@ -32,37 +33,12 @@ public sealed class PackedPackages : IDisposable
         PackOutput = Dotnet.Run(RepositoryRoot, Limit, "pack", "AttAnchor.sln", "-c", Configuration, "--no-build", "-o", Feed, $"-p:VersionSuffix={suffix}");
 
         Consumer = Path.Combine(Work, "consumer");
-        Directory.CreateDirectory(Consumer);
-        File.WriteAllText(Path.Combine(Consumer, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <packageSources>
-                <add key="attanchor-local" value="{Feed}" />
-              </packageSources>
-            </configuration>
-            """);
-        string onnxRuntime = ReadPackageVersion("Microsoft.ML.OnnxRuntime");
-        File.WriteAllText(Path.Combine(Consumer, "Consumer.csproj"), $"""
-            <Project Sdk="Microsoft.NET.Sdk">
-              <PropertyGroup>
-                <OutputType>Exe</OutputType>
-                <TargetFramework>net10.0</TargetFramework>
-                <Nullable>enable</Nullable>
-                <ImplicitUsings>enable</ImplicitUsings>
-                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
-              </PropertyGroup>
-              <ItemGroup>
-                <PackageReference Include="AttAnchor.OnnxRuntime" Version="{Version}" />
-                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{onnxRuntime}" />
-              </ItemGroup>
-            </Project>
-            """);
         (ExampleSource, ExampleOutput) = ReadmeExample(Path.Combine(RepositoryRoot, "src", "AttAnchor.OnnxRuntime", "README.md"));
-        File.WriteAllText(Path.Combine(Consumer, "Program.cs"), ExampleSource);
+        ConsumerOutput = BuildAndRun(Consumer, "AttAnchor.OnnxRuntime", ExampleSource);
 
-        Dotnet.Run(Consumer, Limit, "build", "-c", "Release");
-        // From the repository's root, as the README's example says, so that its relative paths resolve.
-        ConsumerOutput = Dotnet.Run(RepositoryRoot, Limit, Path.Combine(Consumer, "bin", "Release", "net10.0", "Consumer.dll"));
+        MapConsumer = Path.Combine(Work, "map-consumer");
+        (MapExampleSource, MapExampleOutput) = ReadmeExample(Path.Combine(RepositoryRoot, "src", "AttAnchor.Visualization", "README.md"));
+        MapConsumerOutput = BuildAndRun(MapConsumer, "AttAnchor.Visualization", MapExampleSource);
     }
 
     public string RepositoryRoot { get; }
@@ -91,6 +67,18 @@ public sealed class PackedPackages : IDisposable
 
     /// <summary>What the consumer printed.</summary>
     public string ConsumerOutput { get; }
+
+    /// <summary>The map consumer app's folder: it references AttAnchor.Visualization only (the other two come with it).</summary>
+    public string MapConsumer { get; }
+
+    /// <summary>The AttAnchor.Visualization package README's example code (the map consumer's Program.cs).</summary>
+    public string MapExampleSource { get; }
+
+    /// <summary>The output that README shows for it.</summary>
+    public string MapExampleOutput { get; }
+
+    /// <summary>What the map consumer printed.</summary>
+    public string MapConsumerOutput { get; }
 
     /// <summary>The NuGet global packages folder the consumer restored into.</summary>
     public static string GlobalPackages =>
@@ -143,6 +131,45 @@ public sealed class PackedPackages : IDisposable
     {
         string text = File.ReadAllText(readme);
         return (ReadmeBlocks.Block(text, "\n## Example\n", "csharp"), ReadmeBlocks.Block(text, "\n## Example\n", "text"));
+    }
+
+    /// <summary>
+    /// Creates a console app in <paramref name="folder"/> that references <paramref name="package"/> from the feed and
+    /// ONNX Runtime's CPU package from NuGet, with <paramref name="source"/> as its Program.cs; builds it and runs it
+    /// from the repository's root, as the READMEs' examples say, so that their relative paths resolve.
+    /// </summary>
+    /// <returns>What it printed.</returns>
+    private string BuildAndRun(string folder, string package, string source)
+    {
+        Directory.CreateDirectory(folder);
+        File.WriteAllText(Path.Combine(folder, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="attanchor-local" value="{Feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        string onnxRuntime = ReadPackageVersion("Microsoft.ML.OnnxRuntime");
+        File.WriteAllText(Path.Combine(folder, "Consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <ImplicitUsings>enable</ImplicitUsings>
+                <TreatWarningsAsErrors>true</TreatWarningsAsErrors>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="{package}" Version="{Version}" />
+                <PackageReference Include="Microsoft.ML.OnnxRuntime" Version="{onnxRuntime}" />
+              </ItemGroup>
+            </Project>
+            """);
+        File.WriteAllText(Path.Combine(folder, "Program.cs"), source);
+
+        Dotnet.Run(folder, Limit, "build", "-c", "Release");
+        return Dotnet.Run(RepositoryRoot, Limit, Path.Combine(folder, "bin", "Release", "net10.0", "Consumer.dll"));
     }
 
     private static string FindRepositoryRoot()

@@ -1,8 +1,8 @@
 using System.Globalization;
-using AttAnchor.OnnxRuntime.Drawing;
+using AttAnchor.OnnxRuntime;
 using SkiaSharp;
 
-namespace AttAnchor.OnnxRuntime;
+namespace AttAnchor.Visualization;
 
 /// <summary>
 /// Draws where AttAnchor anchored an answer: a PNG of the image exactly as the model saw it (the square crop

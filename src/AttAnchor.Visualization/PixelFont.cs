@@ -1,19 +1,12 @@
 using SkiaSharp;
 
-// One file, two assemblies: the library draws AnchorMap with it, and the sample console compiles this same
-// file (linked from its project, with ATTANCHOR_VQA defined) for its eval chart. Each copy is internal and in
-// its own namespace, so the tests, which see the internals of both, see two distinct types.
-#if ATTANCHOR_VQA
-namespace AttAnchor.Vqa.Drawing;
-#else
-namespace AttAnchor.OnnxRuntime.Drawing;
-#endif
+namespace AttAnchor.Visualization;
 
 /// <summary>
 /// A small bitmap font drawn as filled squares, so that images carry readable labels on machines where
-/// SkiaSharp has no typeface: the library ships <c>SkiaSharp.NativeAssets.Linux.NoDependencies</c>, which has
-/// no fontconfig, and there <see cref="SKTypeface.Default"/> has no glyphs and <see cref="SKFont"/> draws
-/// nothing.
+/// SkiaSharp has no typeface: AttAnchor.OnnxRuntime ships <c>SkiaSharp.NativeAssets.Linux.NoDependencies</c>,
+/// which has no fontconfig, and there <see cref="SKTypeface.Default"/> has no glyphs and <see cref="SKFont"/>
+/// draws nothing. <see cref="AnchorMap"/> and the repository's report charts write with it.
 /// </summary>
 /// <remarks>
 /// <para>Every printable ASCII character (32–126) has a glyph, and so do <c>τ</c>, <c>×</c> and <c>·</c>. A glyph
