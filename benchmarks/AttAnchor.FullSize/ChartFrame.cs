@@ -4,9 +4,8 @@ using SkiaSharp;
 namespace AttAnchor.FullSize;
 
 /// <summary>
-/// What the benchmark's horizontal bar charts share: a white canvas with the title and a colour legend in the pixel
-/// font, rows below them, a linear value axis with 1-2-5 ticks and grid lines, and PNG output. No anti-aliasing,
-/// so the pixels are the same on every machine.
+/// What the benchmark's horizontal bar charts share: a <see cref="ChartCanvas"/> with the title and a colour legend in
+/// the pixel font, rows below them, and a linear value axis with 1-2-5 ticks and grid lines.
 /// </summary>
 internal sealed class ChartFrame : IDisposable
 {
@@ -15,7 +14,6 @@ internal sealed class ChartFrame : IDisposable
     public const int Left = 400;            // the bars start here; the row names are to the left
     public const int Top = 96;              // the first row; the title and legend are above
 
-    private readonly SKSurface _surface;
     private readonly int _right;
     private readonly float _bottom;
 
@@ -27,16 +25,14 @@ internal sealed class ChartFrame : IDisposable
         _right = right;
         _bottom = Top + (rows * rowHeight);
         int height = Top + (Math.Max(1, rows) * rowHeight) + 70;
-        _surface = SKSurface.Create(new SKImageInfo(Width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        Canvas.Clear(SKColors.White);
-        PixelFont.Draw(Canvas, title, 16, 14, Scale, Ink);
+        Canvas = new ChartCanvas(Width, height);
+        Canvas.Text(title, 16, 14, Scale, Ink);
 
         float x = 16;
         foreach (var (label, color) in legend)
         {
-            Fill.Color = color;
-            Canvas.DrawRect(x, 48, 16, 16, Fill);
-            PixelFont.Draw(Canvas, label, x + 22, 50, Scale, Ink);
+            Canvas.Swatch(x, 48, color);
+            Canvas.Text(label, x + 22, 50, Scale, Ink);
             x += 22 + PixelFont.MeasureWidth(label, Scale) + 24;
         }
 
@@ -44,14 +40,12 @@ internal sealed class ChartFrame : IDisposable
         Axis = Math.Max(Step, Math.Ceiling(longest / Step) * Step);
     }
 
-    public static SKColor Ink { get; } = new(0x22, 0x22, 0x22);
+    public static SKColor Ink => ChartCanvas.Ink;
 
     public static SKColor Grey { get; } = new(0x88, 0x88, 0x88);
 
-    public SKCanvas Canvas => _surface.Canvas;
-
-    /// <summary>A fill paint for bars; set its colour before each use.</summary>
-    public SKPaint Fill { get; } = new() { IsAntialias = false, Style = SKPaintStyle.Fill };
+    /// <summary>The canvas the rows' bars and labels are drawn on.</summary>
+    public ChartCanvas Canvas { get; }
 
     /// <summary>The axis's tick step.</summary>
     public double Step { get; }
@@ -68,27 +62,21 @@ internal sealed class ChartFrame : IDisposable
     /// <summary>The grid lines, the tick labels under the rows and the axis title under them.</summary>
     public void DrawAxis(Func<double, string> tickLabel, string title)
     {
-        using var line = new SKPaint { IsAntialias = false, Color = new SKColor(0xdd, 0xdd, 0xdd), StrokeWidth = 1 };
+        using var line = new SKPaint { IsAntialias = false, Color = ChartCanvas.GridLine, StrokeWidth = 1 };
         for (double tick = 0; tick <= Axis + (Step / 2); tick += Step)
         {
             float at = Left + Scaled(tick);
-            Canvas.DrawLine(at, Top - 6, at, _bottom, line);
-            PixelFont.DrawCentered(Canvas, tickLabel(tick), at, _bottom + 8, Scale, Grey);
+            Canvas.Canvas.DrawLine(at, Top - 6, at, _bottom, line);
+            Canvas.CenteredText(tickLabel(tick), at, _bottom + 8, Scale, Grey);
         }
 
-        PixelFont.DrawCentered(Canvas, title, Left + (Plot / 2), _bottom + 34, Scale, Grey);
+        Canvas.CenteredText(title, Left + (Plot / 2), _bottom + 34, Scale, Grey);
     }
 
     /// <summary>A row's name, fitted to the space left of the bars.</summary>
-    public void DrawRowName(string name, float y) => PixelFont.Draw(Canvas, PixelFont.Fit(name, Left - 24, Scale), 16, y, Scale, Ink);
+    public void DrawRowName(string name, float y) => Canvas.Text(PixelFont.Fit(name, Left - 24, Scale), 16, y, Scale, Ink);
 
-    public void Save(string path)
-    {
-        using SKImage image = _surface.Snapshot();
-        using SKData png = image.Encode(SKEncodedImageFormat.Png, 100);
-        using FileStream file = File.Create(path);
-        png.SaveTo(file);
-    }
+    public void Save(string path) => Canvas.SavePng(path);
 
     /// <summary>1, 2 or 5 times a power of ten, at least <paramref name="raw"/>.</summary>
     private static double Nice(double raw)
@@ -102,9 +90,5 @@ internal sealed class ChartFrame : IDisposable
         return raw <= power ? power : raw <= 2 * power ? 2 * power : raw <= 5 * power ? 5 * power : 10 * power;
     }
 
-    public void Dispose()
-    {
-        Fill.Dispose();
-        _surface.Dispose();
-    }
+    public void Dispose() => Canvas.Dispose();
 }

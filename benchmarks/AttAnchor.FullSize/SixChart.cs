@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
-using AttAnchor.Visualization;
 using SkiaSharp;
 
 namespace AttAnchor.FullSize;
@@ -41,10 +40,9 @@ internal static class SixChart
             for (int b = 0; b < bars.Length; b++)
             {
                 float top = y + (b * BarHeight);
-                chart.Fill.Color = bars[b].Color;
                 float w = chart.Scaled(bars[b].Value);
-                chart.Canvas.DrawRect(ChartFrame.Left, top, w, BarHeight - 4, chart.Fill);
-                PixelFont.Draw(chart.Canvas, (double.IsFinite(bars[b].Value) ? Number(bars[b].Value) : "—") + bars[b].Note, ChartFrame.Left + w + 8, top + 4, ChartFrame.Scale, ChartFrame.Ink);
+                chart.Canvas.Fill(ChartFrame.Left, top, w, BarHeight - 4, bars[b].Color);
+                chart.Canvas.Text((double.IsFinite(bars[b].Value) ? Number(bars[b].Value) : "—") + bars[b].Note, ChartFrame.Left + w + 8, top + 4, ChartFrame.Scale, ChartFrame.Ink);
             }
         }
 

@@ -1,5 +1,4 @@
 using System.Globalization;
-using AttAnchor.Visualization;
 using SkiaSharp;
 
 namespace AttAnchor.FullSize;
@@ -37,12 +36,11 @@ internal static class StageChart
             for (int s = 0; s < segments[r].Length; s++)
             {
                 float w = chart.Scaled(segments[r][s]);
-                chart.Fill.Color = Colors[s];
-                chart.Canvas.DrawRect(at, y, w, BarHeight, chart.Fill);
+                chart.Canvas.Fill(at, y, w, BarHeight, Colors[s]);
                 at += w;
             }
 
-            PixelFont.Draw(chart.Canvas, Label(segments[r].Sum(), chart.Axis), at + 8, y + 7, ChartFrame.Scale, ChartFrame.Ink);
+            chart.Canvas.Text(Label(segments[r].Sum(), chart.Axis), at + 8, y + 7, ChartFrame.Scale, ChartFrame.Ink);
         }
 
         chart.Save(path);

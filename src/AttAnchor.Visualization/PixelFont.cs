@@ -6,7 +6,7 @@ namespace AttAnchor.Visualization;
 /// A small bitmap font drawn as filled squares, so that images carry readable labels on machines where
 /// SkiaSharp has no typeface: AttAnchor.OnnxRuntime ships <c>SkiaSharp.NativeAssets.Linux.NoDependencies</c>,
 /// which has no fontconfig, and there <see cref="SKTypeface.Default"/> has no glyphs and <see cref="SKFont"/>
-/// draws nothing. <see cref="AnchorMap"/> and the repository's report charts write with it.
+/// draws nothing. <see cref="AnchorMap"/> and <see cref="ChartCanvas"/> write with it.
 /// </summary>
 /// <remarks>
 /// <para>Every printable ASCII character (32–126) has a glyph, and so do <c>τ</c>, <c>×</c> and <c>·</c>. A glyph

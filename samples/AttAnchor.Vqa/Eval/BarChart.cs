@@ -10,7 +10,7 @@ namespace AttAnchor.Vqa.Eval;
 internal sealed record BarSeries(string Label, IReadOnlyList<double?> Values);
 
 /// <summary>
-/// A grouped bar chart drawn with SkiaSharp and <see cref="PixelFont"/>: groups along the x axis, one bar per
+/// A grouped bar chart drawn on a <see cref="ChartCanvas"/> with its <see cref="PixelFont"/>: groups along the x axis, one bar per
 /// series in each group in the series' colour, a y axis from 0 to 100 %, the value above each bar, a title and a
 /// legend. The width grows with the number of bars, so every value label fits its bar at full size
 /// (<see cref="WidthFor"/>); the height grows with the legend (<see cref="HeightFor"/>).
@@ -33,9 +33,7 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
     private const int LegendRow = 24;
     private const int Bottom = 16;
 
-    private static readonly SKColor Background = SKColors.White;
-    private static readonly SKColor Ink = new(0x22, 0x22, 0x22);
-    private static readonly SKColor Grid = new(0xDD, 0xDD, 0xDD);
+    private static readonly SKColor Ink = ChartCanvas.Ink;
 
     // Distinct, readable colours, chosen for this chart; more series cycle the hue (ColorOf).
     private static readonly SKColor[] Palette =
@@ -67,17 +65,18 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
         return index < Palette.Length ? Palette[index] : SKColor.FromHsv((float)((index * 137.508) % 360), 65, 75);
     }
 
-    /// <summary>Draws the chart.</summary>
-    public SKBitmap Render()
+    /// <summary>Draws the chart and writes it as a PNG file.</summary>
+    public void SavePng(string path)
     {
-        int height = HeightFor(Series.Count);
-        int Width = WidthFor(Groups.Count, Series.Count);
-        var bitmap = new SKBitmap(new SKImageInfo(Width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
-        using var canvas = new SKCanvas(bitmap);
-        canvas.Clear(Background);
-        using var fill = new SKPaint { IsAntialias = false, Style = SKPaintStyle.Fill };
+        using var chart = new ChartCanvas(WidthFor(Groups.Count, Series.Count), HeightFor(Series.Count));
+        Draw(chart);
+        chart.SavePng(path);
+    }
 
-        PixelFont.DrawCentered(canvas, PixelFont.Fit(Title, Width - 20, 2), Width / 2f, 18, 2, Ink);
+    private void Draw(ChartCanvas chart)
+    {
+        int Width = chart.Width;
+        chart.CenteredText(PixelFont.Fit(Title, Width - 20, 2), Width / 2f, 18, 2, Ink);
 
         // Grid lines and y labels every 20 %.
         int plotWidth = Width - Left - Right;
@@ -85,14 +84,12 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
         for (int percent = 0; percent <= 100; percent += 20)
         {
             float y = baseline - (percent * PlotHeight / 100f);
-            fill.Color = percent == 0 ? Ink : Grid;
-            canvas.DrawRect(Left, y, plotWidth, 1, fill);
+            chart.Fill(Left, y, plotWidth, 1, percent == 0 ? Ink : ChartCanvas.GridLine);
             string label = percent.ToString(CultureInfo.InvariantCulture) + "%";
-            PixelFont.Draw(canvas, label, Left - 8 - PixelFont.MeasureWidth(label, 2), y - PixelFont.CapHeight, 2, Ink);
+            chart.Text(label, Left - 8 - PixelFont.MeasureWidth(label, 2), y - PixelFont.CapHeight, 2, Ink);
         }
 
-        fill.Color = Ink;
-        canvas.DrawRect(Left, Top, 1, PlotHeight, fill);
+        chart.Fill(Left, Top, 1, PlotHeight, Ink);
 
         if (Groups.Count > 0 && Series.Count > 0)
         {
@@ -109,17 +106,16 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
                     float barHeight = value is double h ? (float)(Math.Clamp(h, 0, 100) * PlotHeight / 100) : 0;
                     if (barHeight > 0)
                     {
-                        fill.Color = ColorOf(s);
-                        canvas.DrawRect(x + 1, baseline - barHeight, Math.Max(barWidth - 2, 1), barHeight, fill);
+                        chart.Fill(x + 1, baseline - barHeight, Math.Max(barWidth - 2, 1), barHeight, ColorOf(s));
                     }
 
                     int scale = PixelFont.MeasureWidth(text, 2) <= barWidth ? 2 : 1;
-                    PixelFont.DrawCentered(canvas, text, x + (barWidth / 2), baseline - barHeight - ((PixelFont.CapHeight + 3) * scale), scale, Ink);
+                    chart.CenteredText(text, x + (barWidth / 2), baseline - barHeight - ((PixelFont.CapHeight + 3) * scale), scale, Ink);
                 }
 
                 int groupScale = PixelFont.MeasureWidth(Groups[g], 2) <= groupWidth ? 2 : 1;
                 string name = PixelFont.Fit(Groups[g], (int)groupWidth - 4, groupScale);
-                PixelFont.DrawCentered(canvas, name, Left + (g * groupWidth) + (groupWidth / 2), baseline + 12, groupScale, Ink);
+                chart.CenteredText(name, Left + (g * groupWidth) + (groupWidth / 2), baseline + 12, groupScale, Ink);
             }
         }
 
@@ -127,21 +123,8 @@ internal sealed class BarChart(string title, IReadOnlyList<string> groups, IRead
         for (int s = 0; s < Series.Count; s++)
         {
             int y = baseline + AxisLabels + (s * LegendRow);
-            fill.Color = ColorOf(s);
-            canvas.DrawRect(Left, y, 16, 16, fill);
-            PixelFont.Draw(canvas, PixelFont.Fit(Series[s].Label, Width - Left - 28 - Right, 2), Left + 26, y + 1, 2, Ink);
+            chart.Swatch(Left, y, ColorOf(s));
+            chart.Text(PixelFont.Fit(Series[s].Label, Width - Left - 28 - Right, 2), Left + 26, y + 1, 2, Ink);
         }
-
-        return bitmap;
-    }
-
-    /// <summary>Draws the chart and writes it as a PNG file.</summary>
-    public void SavePng(string path)
-    {
-        using SKBitmap bitmap = Render();
-        using SKData png = bitmap.Encode(SKEncodedImageFormat.Png, 100)
-            ?? throw new InvalidOperationException("SkiaSharp could not encode the chart as PNG.");
-        using FileStream file = File.Create(path);
-        png.SaveTo(file);
     }
 }
