@@ -42,7 +42,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
 
     /// <summary>The crop the model saw, as the library makes it.</summary>
     internal static byte[] Crop(VisionLanguageModel model, ModelImage image) =>
-        ImagePreprocessor.ResizeAndCrop(image, model.Config.ImageSize, model.Config.ResizeMode, [.. model.Config.ImageMean]);
+        ImagePreprocessor.GetCrop(image, model.Config);
 
     /// <summary>The crop's pixel under map pixel (x, y) of the image.</summary>
     internal static SKColor CropPixel(byte[] crop, int size, AnchorMap.Geometry g, int x, int y)
