@@ -27,10 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from llavagen import arch, config, export, references, tokenizer  # noqa: E402
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+from llavagen import arch, config, export, paths, references, tokenizer  # noqa: E402
 
 
 def override(cfg, assignments):
@@ -74,7 +71,7 @@ def main():
     cfg = override(config.PRESETS[args.preset], args.set)
     if args.seed is not None:
         cfg = dataclasses.replace(cfg, seed=args.seed)
-    out = args.out or os.path.join(HERE, "generated", cfg.name + ("-fp16" if args.fp16 else ""))
+    out = args.out or os.path.join(paths.GENERATED, cfg.name + ("-fp16" if args.fp16 else ""))
     torch.set_num_threads(args.threads)
     if os.path.isdir(out):
         shutil.rmtree(out)
@@ -94,7 +91,7 @@ def main():
     timings["export"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    image_dir = os.path.join(HERE, "fixtures", "images")     # the committed test images
+    image_dir = paths.IMAGES
     ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)
     references.write(model, cfg, ptok, out, image_dir, None, seed=cfg.seed + 1, light=True, fp16=args.fp16)
     timings["references"] = time.perf_counter() - start
@@ -110,7 +107,7 @@ def main():
         print("dotnet not found: verify later with  dotnet run -c Release --project models/GraphCheck -- " + out)
         return 0
     start = time.perf_counter()
-    result = subprocess.run(["dotnet", "run", "-c", "Release", "--project", os.path.join(REPO, "models", "GraphCheck"), "--", out])
+    result = subprocess.run(["dotnet", "run", "-c", "Release", "--project", paths.GRAPH_CHECK, "--", out])
     print(f"verify: {time.perf_counter() - start:.1f} s")
     return result.returncode
 

@@ -21,7 +21,7 @@ import zlib
 import numpy as np
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SKIMAGE = "usr/lib/python3/dist-packages/skimage/data"
 LOMIRI = "usr/share/backgrounds"
 EXIF_ORIENTATION = 0x0112
@@ -194,7 +194,7 @@ def derive(root, out):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--root", default="/", help="where the Debian packages are installed or unpacked (default /)")
-    parser.add_argument("--out", default=os.path.join(HERE, "fixtures", "photos"))
+    parser.add_argument("--out", default=os.path.join(REPO, "models", "fixtures", "photos"))
     args = parser.parse_args()
     names = derive(args.root, args.out)
     total = sum(os.path.getsize(os.path.join(args.out, n)) for n in names)

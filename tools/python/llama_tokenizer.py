@@ -47,7 +47,7 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_MODEL = os.path.join(HERE, "fixtures", "llama-tokenizer", "tokenizer.model")
+DEFAULT_MODEL = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "fixtures", "llama-tokenizer", "tokenizer.model")
 JS_NAME = "llama-tokenizer.js"
 # llama-tokenizer.js of llama-tokenizer-js 1.2.2 (npm dist.shasum 4db5d5f0120e772fb46162ddc7b119f8d2044f4e).
 JS_SHA256 = "34a7b9f7579d40486444590c37cba6564ef40c3dd98ecdfc2f7c886ae72c898d"

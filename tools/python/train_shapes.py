@@ -30,12 +30,12 @@ sys.path.insert(0, HERE)
 
 import torch  # noqa: E402
 
-from llavagen import arch, export, references, regroup, shapes, tokenizer  # noqa: E402
+from llavagen import arch, export, paths, references, regroup, shapes, tokenizer  # noqa: E402
 from llavagen import shapes_train as st  # noqa: E402
 
-WORK = os.path.join(HERE, "generated", "shapes-work")
-DATA = os.path.join(HERE, "generated", "shapes-data")
-SHAPES = os.path.join(HERE, "shapes")
+WORK = os.path.join(paths.GENERATED, "shapes-work")
+DATA = os.path.join(paths.GENERATED, "shapes-data")
+SHAPES = paths.SHAPES
 SAMPLE = os.path.join(SHAPES, "eval-sample")
 VARIANTS = {"attanchor": 0.10, "baseline": None}     # variant -> fraction of text tokens anchored in training
 SPLIT_SIZES = {"test": 300, "pope": 300}
@@ -161,7 +161,7 @@ def export_variant(variant, model, threshold, spm_model):
     model = model.float().eval()
     export.export_folder(model, cfg, folder, spm_model)
     ptok = tokenizer.PromptTokenizer(spm_model, cfg.prompt_template, cfg.bos_token_id)  # this folder's name and τ
-    image_dir = os.path.join(HERE, "fixtures", "images")
+    image_dir = paths.IMAGES
     references.write(model, cfg, ptok, folder, image_dir, sorted(os.listdir(image_dir)), seed=cfg.seed + 1, light=True)
     return folder
 

@@ -29,13 +29,13 @@ from PIL import Image, ImageOps
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from llavagen import imageproc  # noqa: E402
+from llavagen import imageproc, paths  # noqa: E402
 from llavagen.config import CLIP_MEAN, CLIP_STD  # noqa: E402
 
 # The (c, y, x) of the values recorded, as llavagen/references.py's PIXEL_SAMPLES (negative: from the end).
 PIXEL_SAMPLES = [(0, 0, 0), (1, 7, 11), (2, -1, -1), (0, -1, 0), (1, 0, -1), (2, 100, 50)]
 
-FOLDER = os.path.join(HERE, "fixtures", "photos")
+FOLDER = os.path.join(paths.FIXTURES, "photos")
 FILE = "references.json"
 SIZE = 336
 MODE = "shortest_edge_center_crop"

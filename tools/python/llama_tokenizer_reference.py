@@ -22,7 +22,7 @@ import random
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-FOLDER = os.path.join(HERE, "fixtures", "llama-tokenizer")
+FOLDER = os.path.join(os.path.dirname(os.path.dirname(HERE)), "models", "fixtures", "llama-tokenizer")
 SPACE = "\u2581"
 
 # ------------------------------------------------------------------------------------------------- VQA

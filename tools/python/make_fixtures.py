@@ -21,10 +21,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import torch  # noqa: E402
 
-from llavagen import arch, config, export, parity, references, testimages, tokenizer  # noqa: E402
+from llavagen import arch, config, export, parity, paths, references, testimages, tokenizer  # noqa: E402
 from fuse import main as fuse_main  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
 # Fixture folders that other scripts make (models/llama_tokenizer.py and llama_tokenizer_reference.py, from
 # an npm package; make_photos.py and make_photo_references.py, from Debian's photographs): this script
 # neither deletes nor compares them.
@@ -82,7 +81,7 @@ def compare(a, b, top=True):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", default=os.path.join(HERE, "fixtures"), help="where to write (default models/fixtures)")
+    parser.add_argument("--out", default=paths.FIXTURES, help="where to write (default models/fixtures)")
     parser.add_argument("--check", action="store_true", help="regenerate elsewhere and compare with --out byte for byte")
     args = parser.parse_args()
     if not args.check:

@@ -58,9 +58,8 @@ import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
-MODELS = os.path.join(REPO, "models")
-sys.path.insert(0, MODELS)
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402

@@ -43,11 +43,11 @@ sys.path.insert(0, HERE)
 try:
     import numpy as np
     import torch
-    from llavagen import arch, config as lconfig, export, imageproc, npyio, references, tokenizer as ltok
+    from llavagen import arch, config as lconfig, export, imageproc, npyio, paths, references, tokenizer as ltok
 except ImportError as e:
     sys.exit(f"error: {e}: run `pip install -r models/requirements.txt`")
 
-IMAGES = os.path.join(HERE, "fixtures", "images")
+IMAGES = paths.IMAGES
 QUESTION = "What is in the image?"
 TOKENIZER_PROMPTS = ["What is in the image?", "Is there a dog?", "Describe the café: 猫 🐈"]
 GREEDY_STEPS = 8
@@ -310,7 +310,7 @@ def write_random_small(folder):
         for p in hf.parameters():
             p.add_(torch.randn(p.shape, generator=gen) * 0.02)
     hf.save_pretrained(folder)
-    with open(os.path.join(HERE, "fixtures", "tiny-336-gqa", "tokenizer.model"), "rb") as src, \
+    with open(os.path.join(paths.FIXTURES, "tiny-336-gqa", "tokenizer.model"), "rb") as src, \
             open(os.path.join(folder, "tokenizer.model"), "wb") as dst:
         dst.write(src.read())
     files = {"tokenizer_config.json": {"tokenizer_class": "LlamaTokenizer", "bos_token": "<s>", "eos_token": "</s>",
@@ -731,7 +731,7 @@ def self_test(args):
 
     # Export, graph checks, ONNX checks (when onnxruntime is there), tokenizer check: everything
     # after the HF parts, on the mapped model.
-    with open(os.path.join(HERE, "fixtures", "tiny-336-gqa", "tokenizer.model"), "rb") as f:
+    with open(os.path.join(paths.FIXTURES, "tiny-336-gqa", "tokenizer.model"), "rb") as f:
         tok_bytes = f.read()
     out = args.out or tempfile.mkdtemp(prefix="export_llava_selftest_")
     clear_out(out)
