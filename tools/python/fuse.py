@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Rewrites a model folder's decoder as a fused graph for ONNX Runtime's CPU provider.
 
-    /usr/bin/python3 models/fuse.py SRC_DIR OUT_DIR
+    /usr/bin/python3 tools/python/fuse.py SRC_DIR OUT_DIR
 
 Copies the model folder SRC_DIR to OUT_DIR (hard links where it can, copies otherwise) and writes
 OUT_DIR/decoder_model_merged.onnx rebuilt from SRC_DIR's float32 decoder: fused Q/K/V and
@@ -14,52 +14,14 @@ the fused folder is for the CPU; keep the exported one for CUDA.
 
 It also rewrites references/checks.json so that GraphCheck compares the fused decoder with the same
 PyTorch references: the cases it can take, without their position_ids input. Fuse first, then
-quantise: `models/quantize.py OUT_DIR OUT_DIR-q4`.
+quantise: `tools/python/quantize.py OUT_DIR OUT_DIR-q4`.
 """
 import argparse
-import json
 import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from llavagen import fuse, npyio  # noqa: E402
-from llavagen.onnxio import copy_folder  # noqa: E402
-
-DECODER = "decoder_model_merged.onnx"
-CHECKS = os.path.join("references", "checks.json")
-
-
-def fused_checks(src_checks, dst_checks, keep_positions=False):
-    """GroupQueryAttention: the decoder cases the fused graph can take (a mask of ones), without
-    position_ids; every other case as it was. keep_positions (the matmul attention): every case as it
-    was. Returns the names of the cases left out."""
-    with open(src_checks, encoding="utf-8") as f:
-        doc = json.load(f)
-    base = os.path.dirname(src_checks)
-
-    kept, dropped = [], []
-    for case in doc["cases"]:
-        if case["graph"] != DECODER:
-            kept.append(case)
-            continue
-        if keep_positions:
-            kept.append(case)
-            continue
-        mask = npyio.load(os.path.join(base, case["inputs"]["attention_mask"]["file"]))
-        if not mask.all():
-            dropped.append(case["name"] + " (padding: GroupQueryAttention takes a mask of ones)")
-            continue
-        case = dict(case, inputs={k: v for k, v in case["inputs"].items() if k != "position_ids"})
-        kept.append(case)
-    doc["cases"] = kept
-    if os.path.lexists(dst_checks):
-        os.unlink(dst_checks)  # a hard link to the source folder's file: replace it, never write through
-    with open(dst_checks, "w", encoding="utf-8") as f:
-        json.dump(doc, f, indent=2)
-        f.write("\n")
-    return dropped
+from llavagen import fuse
 
 
 def main(argv=None):
@@ -73,27 +35,21 @@ def main(argv=None):
     src, out = os.path.abspath(a.src), os.path.abspath(a.out)
     if src == out:
         ap.error("OUT_DIR must differ from SRC_DIR")
-    for need in (DECODER, "attanchor.json"):
+    for need in (fuse.DECODER, "attanchor.json"):
         if not os.path.isfile(os.path.join(src, need)):
             ap.error(f"{a.src}: no {need}; SRC_DIR must be a model folder")
-    with open(os.path.join(src, "attanchor.json"), encoding="utf-8") as f:
-        config = json.load(f)
-    os.makedirs(out, exist_ok=True)
-    copy_folder(src, out, [DECODER], link=not a.copy)
     t0 = time.time()
     try:
-        s = fuse.fuse_decoder(os.path.join(src, DECODER), os.path.join(out, DECODER), config, attention=a.attention)
+        s, dropped = fuse.fuse_folder(src, out, a.attention, link=not a.copy)
     except fuse.FuseError as e:
         print(f"fuse.py: {e}", file=sys.stderr)
         return 2
-    size = sum(os.path.getsize(os.path.join(out, f)) for f in (DECODER, DECODER + ".data")
+    size = sum(os.path.getsize(os.path.join(out, f)) for f in (fuse.DECODER, fuse.DECODER + ".data")
                if os.path.exists(os.path.join(out, f)))
-    print(f"{a.src} -> {a.out}: {DECODER} fused: {s['layers']} layers, {s['nodes']} nodes, "
+    print(f"{a.src} -> {a.out}: {fuse.DECODER} fused: {s['layers']} layers, {s['nodes']} nodes, "
           f"{size / 1e6:.1f} MB{' (external data)' if s['external'] else ''}, {time.time() - t0:.1f} s")
-    checks = os.path.join(src, CHECKS)
-    if os.path.isfile(checks):
-        for name in fused_checks(checks, os.path.join(out, CHECKS), keep_positions=a.attention == "matmul"):
-            print(f"  references: left out '{name}'")
+    for name in dropped:
+        print(f"  references: left out '{name}'")
     return 0
 
 

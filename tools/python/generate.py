@@ -2,9 +2,9 @@
 """Generates a LLaVA-architecture model with random weights, exports it, writes references and
 checks the exported graphs with ONNX Runtime from .NET.
 
-    /usr/bin/python3 models/generate.py --preset tinyllava-v1              # full size, ~5.3 GB
-    /usr/bin/python3 models/generate.py --preset tinyllava-v1 --fp16
-    /usr/bin/python3 models/generate.py --preset tiny-336-gqa --set text.num_layers=4 --out /tmp/m
+    /usr/bin/python3 tools/python/generate.py --preset tinyllava-v1              # full size, ~5.3 GB
+    /usr/bin/python3 tools/python/generate.py --preset tinyllava-v1 --fp16
+    /usr/bin/python3 tools/python/generate.py --preset tiny-336-gqa --set text.num_layers=4 --out /tmp/m
 
 Presets: tiny-336-gqa, tiny-noproj-mha (the committed fixtures' shapes) and tinyllava-v1
 (TinyLLaVA v1's exact shapes). --set overrides any field of the configuration
@@ -15,7 +15,6 @@ The output folder (default models/generated/<name>[-fp16]/, which git ignores) i
 """
 import argparse
 import dataclasses
-import json
 import os
 import resource
 import shutil
@@ -23,34 +22,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch
 
-import torch  # noqa: E402
-
-from llavagen import arch, config, export, paths, references, tokenizer  # noqa: E402
-
-
-def override(cfg, assignments):
-    """Applies 'a.b=value' assignments to a frozen dataclass tree."""
-    for item in assignments:
-        if "=" not in item:
-            raise SystemExit(f"--set {item!r}: expected field=value, e.g. text.num_layers=4")
-        path, raw = item.split("=", 1)
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        cfg = _replace(cfg, path.split("."), value, item)
-    return cfg
-
-
-def _replace(obj, parts, value, item):
-    names = {f.name for f in dataclasses.fields(obj)}
-    if parts[0] not in names:
-        raise SystemExit(f"--set {item!r}: no field {parts[0]!r}; fields are {', '.join(sorted(names))}")
-    if len(parts) == 1:
-        return dataclasses.replace(obj, **{parts[0]: value})
-    return dataclasses.replace(obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value, item)})
+from llavagen import arch, config, export, paths, references, tokenizer
 
 
 def folder_size(path):
@@ -68,7 +42,7 @@ def main():
     parser.add_argument("--no-verify", action="store_true", help="skip the ONNX Runtime check from .NET")
     args = parser.parse_args()
 
-    cfg = override(config.PRESETS[args.preset], args.set)
+    cfg = config.override(config.PRESETS[args.preset], args.set)
     if args.seed is not None:
         cfg = dataclasses.replace(cfg, seed=args.seed)
     out = args.out or os.path.join(paths.GENERATED, cfg.name + ("-fp16" if args.fp16 else ""))

@@ -4,7 +4,7 @@ fixtures, so that the .NET tests can hold the library to it. It needs `transform
 `tokenizers`, `sentencepiece`, `protobuf`, `Pillow`), which no CPU machine here has; the GPU machine
 some issues are lent has it (no GPU is used). Run it there, bring the files back, commit them.
 
-    python3 models/hf_reference.py --out OUT [--tokenizer models/fixtures/llama-tokenizer]
+    python3 tools/python/hf_reference.py --out OUT [--tokenizer models/fixtures/llama-tokenizer]
                                              [--photos models/fixtures/photos] [--npm-package DIR]
 
 Writes, under OUT:
@@ -39,6 +39,8 @@ import platform
 import sys
 import tempfile
 import traceback
+
+from llavagen import hf_config, imageproc, llama_tokenizer, paths
 
 TEMPLATES = ["USER: <image>\n{question}\nASSISTANT:",
              "A chat between a curious user and an artificial intelligence assistant. USER: <image> {question} ASSISTANT:",
@@ -87,8 +89,6 @@ TOKENIZER_JSON = {}   # style -> tokenizer.json dict, filled by main() from --np
 
 def tokenizer_json(package, style):
     """A Llama tokenizer.json (tokenizers' format) from the npm package's vocabulary and merge list."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    import llama_tokenizer
     vocab, merges = llama_tokenizer.read_package(package)
     special = [{"id": i, "content": vocab[i], "single_word": False, "lstrip": False, "rstrip": False,
                 "normalized": False, "special": True} for i in range(3)]
@@ -156,11 +156,9 @@ def prompts(model_path, questions):
 
 
 def probe(tok):
-    """models/export_llava.py's reading of the tokenizer's convention after <image>."""
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    """export_llava.py's reading of the tokenizer's convention after <image>."""
     try:
-        import export_llava
-        return export_llava.probe_legacy(lambda text: tok(text, add_special_tokens=False)["input_ids"], tok.convert_ids_to_tokens)
+        return hf_config.probe_legacy(lambda text: tok(text, add_special_tokens=False)["input_ids"], tok.convert_ids_to_tokens)
     except Exception as e:                      # noqa: BLE001
         return f"failed: {type(e).__name__}: {e}"
 
@@ -230,8 +228,6 @@ def pixels(photos_folder):
     import transformers
     from PIL import Image
     from transformers.image_utils import load_image
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from llavagen import imageproc
     with open(os.path.join(photos_folder, "references.json"), encoding="utf-8") as f:
         refs = json.load(f)
     settings = refs["pixel_values"]
@@ -293,7 +289,7 @@ def _clip_processor_folder():
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--out", required=True)
-    p.add_argument("--tokenizer", default=os.path.join(os.path.dirname(__file__), "fixtures", "llama-tokenizer"))
+    p.add_argument("--tokenizer", default=os.path.join(paths.FIXTURES, "llama-tokenizer"))
     p.add_argument("--photos", help="a folder of photographs")
     p.add_argument("--npm-package", help="the unpacked llama-tokenizer-js 1.2.2 package: also checkpoints with a tokenizer.json")
     p.add_argument("--skip", nargs="*", default=[], choices=["prompts", "strings", "pixels"], help="parts not to run")

@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """PyTorch eager peer for the .NET pipeline: one image, one question, greedy, 16 new tokens.
 
-What it measures: the generator's own PyTorch modules (models/llavagen/arch.py, the modules that
-models/generate.py exported to the folder's ONNX graphs), with exactly the folder's weights, on the
+What it measures: the generator's own PyTorch modules (tools/python/llavagen/arch.py, the modules that
+tools/python/generate.py exported to the folder's ONNX graphs), with exactly the folder's weights, on the
 same work the .NET library does for one answer:
 
   preprocess  PIL bicubic resize, centre crop (or the folder's resize mode), rescale, normalise
@@ -44,10 +44,10 @@ The "checks" field of the JSON says what was compared and the largest absolute d
 
 Output: one JSON object on stdout (everything else on stderr).
 
-    /usr/bin/python3 benchmarks/pytorch_eager.py                       # models/generated/tinyllava-v1
-    /usr/bin/python3 benchmarks/pytorch_eager.py --model models/fixtures/tiny-336-gqa --runs 2
+    /usr/bin/python3 tools/python/pytorch_eager.py                       # models/generated/tinyllava-v1
+    /usr/bin/python3 tools/python/pytorch_eager.py --model models/fixtures/tiny-336-gqa --runs 2
 
-The full-size folder is made by  /usr/bin/python3 models/generate.py --preset tinyllava-v1
+The full-size folder is made by  /usr/bin/python3 tools/python/generate.py --preset tinyllava-v1
 """
 import argparse
 import dataclasses
@@ -57,16 +57,11 @@ import resource
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
-sys.path.insert(0, HERE)
+import numpy as np
+import torch
+from PIL import Image
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from PIL import Image  # noqa: E402
-
-from generate import override  # noqa: E402  (generate.py's --set, so the same assignments give the same model)
-from llavagen import arch, config, imageproc, npyio, tokenizer  # noqa: E402
+from llavagen import arch, config, imageproc, npyio, paths, tokenizer
 
 NEW_TOKENS = 16
 LOGITS_SLICE = 32
@@ -91,10 +86,10 @@ def resolve_config(folder, args, references):
             fail(f"{folder} has no references/references.json naming its preset; pass --preset")
         preset = name[: -len("-fp16")] if name.endswith("-fp16") and name not in config.PRESETS else name
         if preset not in config.PRESETS:
-            fail(f"{folder}: references.json names model {name!r}, which is no preset of models/llavagen/config.py "
-                 f"({', '.join(sorted(config.PRESETS))}); this script rebuilds folders made by models/generate.py "
-                 "or models/make_fixtures.py: pass --preset (and --set/--seed as given to generate.py)")
-    cfg = override(config.PRESETS[preset], args.set)
+            fail(f"{folder}: references.json names model {name!r}, which is no preset of tools/python/llavagen/config.py "
+                 f"({', '.join(sorted(config.PRESETS))}); this script rebuilds folders made by tools/python/generate.py "
+                 "or tools/python/make_fixtures.py: pass --preset (and --set/--seed as given to generate.py)")
+    cfg = config.override(config.PRESETS[preset], args.set)  # generate.py's --set: the same assignments give the same model
     if args.seed is not None:
         cfg = dataclasses.replace(cfg, seed=args.seed)
     with open(os.path.join(folder, "attanchor.json"), encoding="utf-8") as f:
@@ -315,7 +310,7 @@ def verify(model, cfg, folder, references, kept, tokens, prefix_ids, text_ids, q
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=os.path.join("models", "generated", "tinyllava-v1"),
-                        help="a model folder made by models/generate.py or models/make_fixtures.py "
+                        help="a model folder made by tools/python/generate.py or tools/python/make_fixtures.py "
                              "(default models/generated/tinyllava-v1, relative to the repository)")
     parser.add_argument("--preset", choices=sorted(config.PRESETS),
                         help="the generate.py preset (default: the one references/references.json names)")
@@ -332,15 +327,15 @@ def main():
 
     def locate(path, default):
         # Defaults are relative to the repository; paths given on the command line to the cwd.
-        return os.path.join(REPO, path) if path == default and not os.path.exists(path) else path
+        return os.path.join(paths.REPO, path) if path == default and not os.path.exists(path) else path
 
     folder = locate(args.model, parser.get_default("model"))
     image_path = locate(args.image, parser.get_default("image"))
     if not os.path.isfile(os.path.join(folder, "attanchor.json")):
         if os.path.normpath(args.model) == os.path.normpath(parser.get_default("model")):
-            fail(f"no model folder at {args.model}: make it with  /usr/bin/python3 models/generate.py --preset tinyllava-v1")
+            fail(f"no model folder at {args.model}: make it with  /usr/bin/python3 tools/python/generate.py --preset tinyllava-v1")
         fail(f"no model folder at {args.model} (no attanchor.json); a full-size one is made by  "
-             "/usr/bin/python3 models/generate.py --preset tinyllava-v1")
+             "/usr/bin/python3 tools/python/generate.py --preset tinyllava-v1")
     if not os.path.isfile(image_path):
         fail(f"no image at {args.image}")
     if args.runs < 1 or args.warmup < 0:

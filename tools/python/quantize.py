@@ -1,9 +1,8 @@
 #!/usr/bin/python3
 """Weight-only quantisation of a model folder to ONNX Runtime's MatMulNBits.
 
-    /usr/bin/python3 models/quantize.py SRC_DIR OUT_DIR [--bits 4|8] [--block-size 32]
+    /usr/bin/python3 tools/python/quantize.py SRC_DIR OUT_DIR [--bits 4|8] [--block-size 32]
                                         [--symmetric] [--accuracy-level 4] [--vision] [--check]
-    /usr/bin/python3 models/quantize.py --self-test
 
 Copies the model folder SRC_DIR to OUT_DIR (hard links where it can, copies otherwise; the
 references stay the fp32 ones) and rewrites decoder_model_merged.onnx (and, with --vision,
@@ -19,10 +18,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-
-from llavagen import quantize  # noqa: E402
-from llavagen.onnxio import copy_folder  # noqa: E402
+from llavagen import quantize
+from llavagen.onnxio import copy_folder
 
 DECODER = "decoder_model_merged.onnx"
 VISION = "vision_encoder.onnx"
@@ -30,8 +27,8 @@ VISION = "vision_encoder.onnx"
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("src", nargs="?")
-    ap.add_argument("out", nargs="?")
+    ap.add_argument("src")
+    ap.add_argument("out")
     ap.add_argument("--bits", type=int, choices=(4, 8), default=4)
     ap.add_argument("--block-size", type=int, default=32)
     ap.add_argument("--symmetric", action="store_true",
@@ -43,14 +40,7 @@ def main(argv=None):
                     help="dequantise back with NumPy: exact check and relative weight error")
     ap.add_argument("--fake-quant", action="store_true",
                     help="write the dequantised weights as plain float MatMuls (verification)")
-    ap.add_argument("--self-test", action="store_true", help="packing unit tests, then exit")
     a = ap.parse_args(argv)
-    if a.self_test:
-        quantize.self_test()
-        print("self-test passed")
-        return 0
-    if not a.src or not a.out:
-        ap.error("SRC_DIR and OUT_DIR are required")
     bs = a.block_size
     if bs < 16 or bs & (bs - 1):
         ap.error("--block-size must be a power of 2 and >= 16")
@@ -60,7 +50,7 @@ def main(argv=None):
     if not os.path.isfile(os.path.join(src, DECODER)):
         ap.error(f"{a.src}: no {DECODER}")
     if a.check:
-        quantize.self_test()
+        quantize.check_packing()
     graphs = [DECODER] + ([VISION] if a.vision else [])
     os.makedirs(out, exist_ok=True)
     copy_folder(src, out, graphs)

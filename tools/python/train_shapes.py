@@ -1,12 +1,12 @@
 #!/usr/bin/python3
 """Trains the shapes models of issue 5 (baseline and AttAnchor) and exports them as model folders.
 
-    /usr/bin/python3 models/train_shapes.py                 # everything: data, both models, export
-    /usr/bin/python3 models/train_shapes.py --stage vision  # stage 1 only (the shared vision encoder)
-    /usr/bin/python3 models/train_shapes.py --stage answers # stage 2 and export, from a saved stage 1
-    /usr/bin/python3 models/train_shapes.py --stage export  # the model folders again, from saved weights
-    /usr/bin/python3 models/train_shapes.py --stage anchors # what the AttAnchor model anchors (anchors.json)
-    /usr/bin/python3 models/train_shapes.py --data-only     # write the evaluation splits only
+    /usr/bin/python3 tools/python/train_shapes.py                 # everything: data, both models, export
+    /usr/bin/python3 tools/python/train_shapes.py --stage vision  # stage 1 only (the shared vision encoder)
+    /usr/bin/python3 tools/python/train_shapes.py --stage answers # stage 2 and export, from a saved stage 1
+    /usr/bin/python3 tools/python/train_shapes.py --stage export  # the model folders again, from saved weights
+    /usr/bin/python3 tools/python/train_shapes.py --stage anchors # what the AttAnchor model anchors (anchors.json)
+    /usr/bin/python3 tools/python/train_shapes.py --data-only     # write the evaluation splits only
 
 The recipe is in llavagen/shapes_train.py. Stage 1 (the vision encoder) is shared: both models
 start from the same vision encoder and the same initial projector, embeddings and decoder, see
@@ -25,13 +25,10 @@ import shutil
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+import torch
 
-import torch  # noqa: E402
-
-from llavagen import arch, export, paths, references, regroup, shapes, tokenizer  # noqa: E402
-from llavagen import shapes_train as st  # noqa: E402
+from llavagen import arch, export, paths, references, regroup, shapes, tokenizer
+from llavagen import shapes_train as st
 
 WORK = os.path.join(paths.GENERATED, "shapes-work")
 DATA = os.path.join(paths.GENERATED, "shapes-data")
@@ -50,26 +47,6 @@ def log_to(path):
         handle.write(line + "\n")
         handle.flush()
     return log
-
-
-def write_data(root, sizes):
-    if os.path.isdir(root):
-        shutil.rmtree(root)
-    files = []
-    for split, count in sizes.items():
-        files += shapes.write_split(root, split, count)
-    return files
-
-
-def write_example(folder, index=4):
-    """The README's example image: a scene of the test split, with every question it allows and its answer."""
-    _, objects, rng = shapes.scenes("test", index + 1)[index]
-    shapes.draw(objects).save(os.path.join(folder, "example.png"), optimize=True)
-    items = shapes.scene_items(objects, rng)
-    with open(os.path.join(folder, "example.json"), "w", encoding="utf-8") as f:
-        json.dump({"image": "example.png", "source": f"test split, scene {index}", "objects": objects,
-                   "questions": [{"category": i["category"], "text": i["text"], "answer": i["answer"]} for i in items]}, f, indent=1)
-        f.write("\n")
 
 
 def prompt_encoder():
@@ -135,7 +112,7 @@ def stage_answers(args, log):
         folder = export_variant(variant, model, threshold, spm_model)
         training = {
             "variant": variant,
-            "command": "/usr/bin/python3 models/train_shapes.py",
+            "command": "/usr/bin/python3 tools/python/train_shapes.py",
             "threads": torch.get_num_threads(),
             "stage1_seconds": round(saved["seconds"], 1), "stage1_steps": saved["steps"],
             "stage1_heldout_accuracy": saved["accuracy"],
@@ -239,9 +216,9 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     log = log_to(os.path.join(WORK, "train.log"))
     if args.data_only or args.stage == "all":
-        write_data(DATA, SPLIT_SIZES)
-        write_data(SAMPLE, SAMPLE_SIZES)
-        write_example(SHAPES)
+        shapes.write_splits(DATA, SPLIT_SIZES)
+        shapes.write_splits(SAMPLE, SAMPLE_SIZES)
+        shapes.write_example(SHAPES)
         log(f"evaluation splits written to {os.path.relpath(DATA)}")
         if args.data_only:
             return 0

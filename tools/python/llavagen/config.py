@@ -4,6 +4,8 @@ A configuration describes one LLaVA-architecture model: the CLIP vision tower, t
 projector, the Llama decoder, the image processing and the prompt template. It is also what
 `attanchor.json` is written from.
 """
+import dataclasses
+import json
 from dataclasses import dataclass, field, asdict
 
 CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
@@ -170,4 +172,29 @@ TINYLLAVA_V1 = ModelConfig(
 PRESETS = {c.name: c for c in (TINY_336_GQA, TINY_NOPROJ_MHA, TINYLLAVA_V1)}
 FIXTURES = (TINY_336_GQA, TINY_NOPROJ_MHA)
 FP16_FIXTURES = (TINY_NOPROJ_MHA,)  # also committed as <name>-fp16
-FUSED_FIXTURES = (TINY_336_GQA,)    # also committed as <name>-fused (models/fuse.py)
+FUSED_FIXTURES = (TINY_336_GQA,)    # also committed as <name>-fused (fuse.py)
+
+
+def override(cfg, assignments):
+    """Applies 'a.b=value' assignments (generate.py's --set; the value is JSON, else a string) to a
+    frozen dataclass tree. A malformed assignment or an unknown field is a command-line error:
+    SystemExit with the message."""
+    for item in assignments:
+        if "=" not in item:
+            raise SystemExit(f"--set {item!r}: expected field=value, e.g. text.num_layers=4")
+        path, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        cfg = _replace(cfg, path.split("."), value, item)
+    return cfg
+
+
+def _replace(obj, parts, value, item):
+    names = {f.name for f in dataclasses.fields(obj)}
+    if parts[0] not in names:
+        raise SystemExit(f"--set {item!r}: no field {parts[0]!r}; fields are {', '.join(sorted(names))}")
+    if len(parts) == 1:
+        return dataclasses.replace(obj, **{parts[0]: value})
+    return dataclasses.replace(obj, **{parts[0]: _replace(getattr(obj, parts[0]), parts[1:], value, item)})

@@ -28,13 +28,18 @@ The arithmetic is the reference module's (llavagen/arch.py): RMS norm with the g
 rotate-half rotary embedding from the graph's own inverse frequencies, 1/sqrt(hd) scaled softmax
 attention with a causal mask, SiLU-gated MLP. Float32 graphs only (fuse before quantising).
 """
+import json
 import os
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from .onnxio import read_initializer, save_graph
+from . import npyio
+from .onnxio import copy_folder, read_initializer, save_graph
+
+DECODER = "decoder_model_merged.onnx"
+CHECKS = os.path.join("references", "checks.json")
 
 MS_DOMAIN = "com.microsoft"
 OPSET = 17
@@ -59,11 +64,11 @@ def read_decoder(path, num_layers):
 
     def weight(node_name):
         node = nodes.get(node_name)
-        if node is None and f"{node_name}_Q" in nodes:  # models/quantize.py renames the MatMuls it rewrites
+        if node is None and f"{node_name}_Q" in nodes:  # quantize.py renames the MatMuls it rewrites
             raise FuseError(f"{path}: '{node_name}' was quantised to MatMulNBits; fuse the float32 export, then quantise")
         if node is None:
             raise FuseError(f"{path}: no node '{node_name}'; this is not a decoder written by llavagen's exporter "
-                            "(models/generate.py, models/export_llava.py)")
+                            "(generate.py, export_llava.py)")
         if node.op_type != "MatMul" or node.input[1] not in inits:
             raise FuseError(f"{path}: '{node_name}' is a {node.op_type}, not a MatMul by a float32 weight "
                             "(a quantised or float16 graph?); fuse the float32 export, then quantise")
@@ -305,3 +310,50 @@ def fuse_decoder(src_path, dst_path, config, external_threshold=1 << 30, attenti
     summary["external"] = total > external_threshold
     save_graph(model, dst_path, summary["external"])
     return summary
+
+
+def fuse_folder(src, out, attention="gqa", link=True):
+    """Copies the model folder `src` to `out` (hard links where it can with `link`, copies otherwise)
+    with its decoder fused, and rewrites references/checks.json when there is one (fused_checks).
+    Returns (fuse_decoder's summary, the names of the reference cases left out)."""
+    with open(os.path.join(src, "attanchor.json"), encoding="utf-8") as f:
+        config = json.load(f)
+    os.makedirs(out, exist_ok=True)
+    copy_folder(src, out, [DECODER], link=link)
+    summary = fuse_decoder(os.path.join(src, DECODER), os.path.join(out, DECODER), config, attention=attention)
+    checks = os.path.join(src, CHECKS)
+    dropped = []
+    if os.path.isfile(checks):
+        dropped = fused_checks(checks, os.path.join(out, CHECKS), keep_positions=attention == "matmul")
+    return summary, dropped
+
+
+def fused_checks(src_checks, dst_checks, keep_positions=False):
+    """GroupQueryAttention: the decoder cases the fused graph can take (a mask of ones), without
+    position_ids; every other case as it was. keep_positions (the matmul attention): every case as it
+    was. Returns the names of the cases left out."""
+    with open(src_checks, encoding="utf-8") as f:
+        doc = json.load(f)
+    base = os.path.dirname(src_checks)
+
+    kept, dropped = [], []
+    for case in doc["cases"]:
+        if case["graph"] != DECODER:
+            kept.append(case)
+            continue
+        if keep_positions:
+            kept.append(case)
+            continue
+        mask = npyio.load(os.path.join(base, case["inputs"]["attention_mask"]["file"]))
+        if not mask.all():
+            dropped.append(case["name"] + " (padding: GroupQueryAttention takes a mask of ones)")
+            continue
+        case = dict(case, inputs={k: v for k, v in case["inputs"].items() if k != "position_ids"})
+        kept.append(case)
+    doc["cases"] = kept
+    if os.path.lexists(dst_checks):
+        os.unlink(dst_checks)  # a hard link to the source folder's file: replace it, never write through
+    with open(dst_checks, "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    return dropped

@@ -145,8 +145,10 @@ def check_roundtrip(w, bits, block_size, symmetric):
     return float(np.linalg.norm(back - w) / max(np.linalg.norm(w), 1e-30))
 
 
-def self_test():
-    """Small synthetic cases, including an odd block count (zero-point padding) and K = 352."""
+def check_packing():
+    """Small synthetic cases, including an odd block count (zero-point padding) and K = 352, and the
+    documented layout by hand; AssertionError when the packing is wrong. `quantize.py --check` runs it
+    before the real graphs (tests/test_quantize.py holds the same cases one by one)."""
     rng = np.random.default_rng(0)
     for (K, N) in [(64, 3), (96, 5), (352, 128), (128, 7)]:
         for bits in (4, 8):

@@ -275,6 +275,8 @@ def write(model, cfg, ptok, folder, image_dir, image_names, seed, light=False, f
     document = {
         "format": 1,
         "model": cfg.name,
+        # Where the package lived when the committed references were written: kept as it is, so that
+        # they regenerate byte for byte (make_fixtures.py --check).
         "note": "Computed with PyTorch and PIL by models/llavagen (references.py); see models/README.md.",
         "resize_mode": mode,
         "images": images,

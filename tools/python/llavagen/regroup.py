@@ -12,7 +12,7 @@ match is the lowest index among equal maxima; a copy is inserted when the best s
 
 `plan` returns the anchors as (text_index, patch_index, similarity) in sequence order;
 `order` turns a plan into the sequence as indices into cat([prefix, image, text]) rows, which is
-what training gathers its embeddings with. models/regroup_parity.py checks both against the
+what training gathers its embeddings with. parity.py (run by make_fixtures.py) checks both against the
 NumPy rule and writes the fixture that the .NET tests check the core against.
 """
 import torch

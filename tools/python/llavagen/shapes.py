@@ -22,6 +22,7 @@ written in POPE's own JSONL format: {"question_id", "image", "text", "label"} (p
 import json
 import os
 import random
+import shutil
 
 from PIL import Image, ImageDraw
 
@@ -210,3 +211,26 @@ def write_split(root, split, count):
     with open(os.path.join(folder, "images", "scenes.json"), "w", encoding="utf-8") as f:
         json.dump(listing, f, indent=0)
     return files
+
+
+def write_splits(root, sizes):
+    """Replaces <root> with the splits of `sizes` ({split: scene count}) written by write_split;
+    returns the files written."""
+    if os.path.isdir(root):
+        shutil.rmtree(root)
+    files = []
+    for split, count in sizes.items():
+        files += write_split(root, split, count)
+    return files
+
+
+def write_example(folder, index=4):
+    """The README's example image (<folder>/example.png): a scene of the test split, with every
+    question it allows and its answer (<folder>/example.json)."""
+    _, objects, rng = scenes("test", index + 1)[index]
+    draw(objects).save(os.path.join(folder, "example.png"), optimize=True)
+    items = scene_items(objects, rng)
+    with open(os.path.join(folder, "example.json"), "w", encoding="utf-8") as f:
+        json.dump({"image": "example.png", "source": f"test split, scene {index}", "objects": objects,
+                   "questions": [{"category": i["category"], "text": i["text"], "answer": i["answer"]} for i in items]}, f, indent=1)
+        f.write("\n")
