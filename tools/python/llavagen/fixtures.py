@@ -1,12 +1,11 @@
-"""The committed test fixtures (models/fixtures/): writing them all, and comparing two trees of them
-byte for byte. make_fixtures.py is the command; the tests regenerate into a temporary folder."""
+"""The committed test fixtures (models/fixtures/): writing them all (needs torch), and comparing two
+trees of model files byte for byte (does not). make_fixtures.py is the command; the tests regenerate
+into a temporary folder."""
 import dataclasses
 import filecmp
 import os
 
-import torch
-
-from . import arch, config, export, fuse, parity, references, testimages, tokenizer
+from . import config, fuse, testimages, tokenizer
 
 # Fixture folders that other commands make (llama_tokenizer.py and llama_tokenizer_reference.py, from
 # an npm package; make_photos.py and make_photo_references.py, from Debian's photographs): generate()
@@ -17,6 +16,10 @@ KEPT = ("llama-tokenizer", "photos")
 def generate(root):
     """Writes every fixture under `root`: the test images, regroup-parity.json, and each model folder
     of config.FIXTURES with its float16 and fused variants and their PyTorch references."""
+    import torch
+
+    from . import arch, export, parity, references
+
     torch.set_num_threads(1)             # one thread: the same bits on any core count
     image_dir = os.path.join(root, "images")
     names = testimages.make(image_dir)
