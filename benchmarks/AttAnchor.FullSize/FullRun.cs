@@ -29,7 +29,7 @@ internal static class FullRun
         int sixNewTokens = args.Int("--six-new-tokens", SixMeasure.DefaultNewTokens, 1);
         var notes = new List<string>();
 
-        // The default full-size model is generated when absent. Our pipeline runs on its fused decoder (models/fuse.py,
+        // The default full-size model is generated when absent. Our pipeline runs on its fused decoder (tools/python/fuse.py,
         // the "-fused" sibling) and the 4-bit rows on that folder's "-q4" sibling; both are made here too when absent.
         // Another --model must exist; its siblings are measured when they exist.
         bool isDefault = Path.GetFullPath(folder) == Path.GetFullPath(Repo.DefaultModel);
@@ -41,9 +41,9 @@ internal static class FullRun
         string fused = folder + "-fused";
         string fourBit = fused + "-q4";
         if (isDefault
-            && !(await DeriveAsync(folder, ["models/generate.py", "--preset", "tinyllava-v1"], "full-size model (about 4 min)", notes)
-                && await DeriveAsync(fused, ["models/fuse.py", folder, fused], "fused decoder", notes)
-                && await DeriveAsync(fourBit, ["models/quantize.py", fused, fourBit, "--block-size", "128"], "4-bit (block 128) copy of the fused folder", notes)))
+            && !(await DeriveAsync(folder, ["tools/python/generate.py", "--preset", "tinyllava-v1"], "full-size model (about 4 min)", notes)
+                && await DeriveAsync(fused, ["tools/python/fuse.py", folder, fused], "fused decoder", notes)
+                && await DeriveAsync(fourBit, ["tools/python/quantize.py", fused, fourBit, "--block-size", "128"], "4-bit (block 128) copy of the fused folder", notes)))
         {
             return 1;
         }
@@ -202,7 +202,7 @@ internal static class FullRun
         Line($"## The pipeline at full size: ours, a plain ONNX Runtime loop and PyTorch eager");
         Line($"");
         string shapes = File.Exists(Path.Combine(folder, ModelConfig.FileName)) ? ModelConfig.Load(folder).Describe() : "?";
-        Line($"`{model}` ({shapes}; \"ours\" runs its decoder as rebuilt by `models/fuse.py` when the folder has a `-fused` sibling, \"ours (exported graph)\" the exported decoder, \"ours (4-bit)\" the fused folder after `models/quantize.py --block-size 128`), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
+        Line($"`{model}` ({shapes}; \"ours\" runs its decoder as rebuilt by `tools/python/fuse.py` when the folder has a `-fused` sibling, \"ours (exported graph)\" the exported decoder, \"ours (4-bit)\" the fused folder after `tools/python/quantize.py --block-size 128`), `models/fixtures/images/square.png` and \"{Repo.Question}\", greedy, {Repo.NewTokens} new tokens, CPU. Each system runs in its own process ({runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up; PyTorch as its script does); ours interleaves its three settings run by run.");
         Line($"");
         JsonObject machine = Machine();
         Line($"- Machine: {machine["cpu"]}, {machine["cores"]} cores, {machine["memory_gib"]} GiB memory, {RuntimeInformation.OSDescription}.");

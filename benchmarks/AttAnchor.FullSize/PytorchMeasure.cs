@@ -3,12 +3,12 @@ using System.Diagnostics;
 namespace AttAnchor.FullSize;
 
 /// <summary>
-/// <c>measure pytorch</c>: PyTorch eager on the generator's own modules, by <c>benchmarks/pytorch_eager.py</c>
+/// <c>measure pytorch</c>: PyTorch eager on the generator's own modules, by <c>tools/python/pytorch_eager.py</c>
 /// (Debian's python3-torch, 2 threads); its JSON lines pass through as they are.
 /// </summary>
 internal static class PytorchMeasure
 {
-    public const string Script = "benchmarks/pytorch_eager.py";
+    public const string Script = "tools/python/pytorch_eager.py";
 
     public static async Task<int> RunAsync(Arguments args)
     {

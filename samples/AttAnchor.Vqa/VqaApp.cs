@@ -31,7 +31,7 @@ internal static class VqaApp
     public const string DefaultModelNote =
         "This is the committed shapes model models/shapes/attanchor, trained here on synthetic images of circles, squares and triangles " +
         "(models/shapes/README.md): it answers the four question types about such images and nothing else. " +
-        "For photos, export TinyLLaVA with models/export_llava.py (see models/README.md) and pass its folder with --model.";
+        "For photos, export TinyLLaVA with tools/python/export_llava.py (see models/README.md) and pass its folder with --model.";
 
     private sealed class Options
     {

@@ -6,7 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace AttAnchor.Models.Tests;
 
 /// <summary>
-/// Decoders rebuilt by <c>models/fuse.py</c> (GroupQueryAttention, fused projections): the committed
+/// Decoders rebuilt by <c>tools/python/fuse.py</c> (GroupQueryAttention, fused projections): the committed
 /// <c>models/fixtures/tiny-336-gqa-fused</c> (GroupQueryAttention), <c>tiny-336-gqa-fused-matmul</c> (grouped attention in
 /// standard operators) and <c>models/shapes/attanchor-fused</c> run through the library and
 /// answer as the exported graphs they were built from do, with and without AttAnchor copies (which move every
@@ -103,7 +103,7 @@ public sealed class FusedDecoderTests
         GraphCheckResult[] results = [.. suite.RunAll()];
 
         Assert.All(results, r => Assert.True(r.Passed, r.ToString()));
-        // models/fuse.py leaves out only the left-padded batch: GroupQueryAttention takes a mask of ones.
+        // tools/python/fuse.py leaves out only the left-padded batch: GroupQueryAttention takes a mask of ones.
         string[] missing = [.. exported.Cases.Select(c => c.Name).Except(suite.Cases.Select(c => c.Name))];
         Assert.Equal(["decoder: batch 2, past 5, sequence 4, left padding in row 1, keep 2 logits"], missing);
     }

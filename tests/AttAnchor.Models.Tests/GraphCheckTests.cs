@@ -34,7 +34,7 @@ public class GraphCheckTests(ITestOutputHelper output)
             File.Exists(Path.Combine(Fixtures.FixturesFolder, n, GraphCheckSuite.ReferencesFolderName, GraphCheckSuite.ChecksFileName)))];
 
         Assert.True(withChecks.Length > 0,
-            $"No fixture folder under {Fixtures.FixturesFolder} has references/{GraphCheckSuite.ChecksFileName}; regenerate them with models/make_fixtures.py.");
+            $"No fixture folder under {Fixtures.FixturesFolder} has references/{GraphCheckSuite.ChecksFileName}; regenerate them with tools/python/make_fixtures.py.");
     }
 
     [Fact]

@@ -8,7 +8,7 @@ using Xunit.Abstractions;
 namespace AttAnchor.Models.Tests;
 
 /// <summary>
-/// The library's image path against the Python reference (<c>models/llavagen/imageproc.py</c>: Pillow
+/// The library's image path against the Python reference (<c>tools/python/llavagen/imageproc.py</c>: Pillow
 /// and NumPy): every fixture image, loaded from <c>models/fixtures/images/</c> with
 /// <see cref="ModelImage.FromFile"/>, cropped in every resize mode the references have, must give PIL's
 /// crop PNG byte for byte, and the normalised values NumPy's.

@@ -4,7 +4,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// models/shapes/attanchor-q4: the AttAnchor shapes model with its decoder's MatMul weights rewritten to ONNX Runtime's
-/// 4-bit <c>MatMulNBits</c> by <c>models/quantize.py</c>. ONNX Runtime's C# runtime opens and runs it through the
+/// 4-bit <c>MatMulNBits</c> by <c>tools/python/quantize.py</c>. ONNX Runtime's C# runtime opens and runs it through the
 /// library, and it answers the README example's questions as the float model does (the evaluator's sample floor
 /// for it is in <see cref="ShapesModelTests"/>).
 /// </summary>

@@ -4,7 +4,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// <c>references/references.json</c> of a fixture folder: what PyTorch, PIL and SentencePiece computed
-/// (written by <c>models/make_fixtures.py</c>). Every field the tests read is required; a missing one
+/// (written by <c>tools/python/make_fixtures.py</c>). Every field the tests read is required; a missing one
 /// fails the load with the field's name.
 /// </summary>
 public sealed record ReferenceDocument(
@@ -28,7 +28,7 @@ public sealed record ReferenceDocument(
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"{path}: the fixture's references.json is missing; run models/make_fixtures.py.", path);
+            throw new FileNotFoundException($"{path}: the fixture's references.json is missing; run tools/python/make_fixtures.py.", path);
         }
 
         try

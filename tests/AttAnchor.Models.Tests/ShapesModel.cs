@@ -6,7 +6,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// The two shapes models trained here (models/shapes/baseline and models/shapes/attanchor, by
-/// models/train_shapes.py), the README's example image with its scene, and the committed evaluation sample.
+/// tools/python/train_shapes.py), the README's example image with its scene, and the committed evaluation sample.
 /// </summary>
 public static class ShapesModel
 {
@@ -16,7 +16,7 @@ public static class ShapesModel
     /// <summary>The model trained on AttAnchor-regrouped sequences: the console's default.</summary>
     public const string AttAnchorTrained = "attanchor";
 
-    /// <summary>The AttAnchor model with its decoder's MatMul weights in 4-bit <c>MatMulNBits</c> (models/quantize.py, block 32).</summary>
+    /// <summary>The AttAnchor model with its decoder's MatMul weights in 4-bit <c>MatMulNBits</c> (tools/python/quantize.py, block 32).</summary>
     public const string AttAnchorFourBit = "attanchor-q4";
 
     private static readonly ConcurrentDictionary<string, Lazy<VisionLanguageModel>> Models = new(StringComparer.Ordinal);

@@ -85,7 +85,7 @@ public class TokenizerTests
     {
         string[] fixtures = [.. FixturesWithReferences()];
 
-        Assert.True(fixtures.Length > 0, $"No fixture under {Fixtures.FixturesFolder} has references/references.json; regenerate them with models/make_fixtures.py.");
+        Assert.True(fixtures.Length > 0, $"No fixture under {Fixtures.FixturesFolder} has references/references.json; regenerate them with tools/python/make_fixtures.py.");
         Assert.All(fixtures, f => Assert.NotEmpty(Fixtures.Get(f).References.Prompts));
     }
 }

@@ -7,7 +7,7 @@ namespace AttAnchor.Models.Tests;
 
 /// <summary>
 /// Whole LLaVA prompts on the real Llama vocabulary against what Hugging Face <c>transformers</c> 5.17 gives
-/// (models/fixtures/llama-tokenizer/transformers-prompts.json, made by models/hf_reference.py): three templates,
+/// (models/fixtures/llama-tokenizer/transformers-prompts.json, made by tools/python/hf_reference.py): three templates,
 /// 228 questions, the checkpoint's <c>legacy</c> true, false and absent, with and without a tokenizer.json.
 /// Every prompt is equal but for the documented differences, each a named rule.
 /// </summary>

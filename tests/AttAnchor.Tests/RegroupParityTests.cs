@@ -5,8 +5,8 @@ namespace AttAnchor.Tests;
 
 /// <summary>
 /// The shared regrouping fixture models/fixtures/regroup-parity.json: the cases on which the Python
-/// training rule (models/llavagen/regroup.py, PyTorch) and the NumPy reference (models/llavagen/attanchor.py)
-/// were checked equal when the fixture was written (models/make_fixtures.py). The .NET core must give the
+/// training rule (tools/python/llavagen/regroup.py, PyTorch) and the NumPy reference (tools/python/llavagen/attanchor.py)
+/// were checked equal when the fixture was written (tools/python/make_fixtures.py). The .NET core must give the
 /// same anchors and the same sequence on every case, so the shapes model is trained on exactly the sequences
 /// this library builds at inference.
 /// </summary>

@@ -6,7 +6,7 @@ of docs/spec/model-folder.md, and checks the result.
     python tools/python/export_llava.py --model bczhou/tiny-llava-v1-hf --out models/generated/tiny-llava-v1
     python tools/python/export_llava.py --model /path/to/checkpoint-folder --out DIR --fp16
     python tools/python/export_llava.py --random-small --out /tmp/llava-small   # no download: a tiny random
-                                                                         # checkpoint, the whole path
+                                                                               # checkpoint, the whole path
 
 Without transformers, tests/test_hf_config.py and tests/test_hf_export.py run everything but the
 Hugging Face parts (the config mapping, the weight mapping, the export and its checks).

@@ -2,7 +2,7 @@
 """Weight-only quantisation of a model folder to ONNX Runtime's MatMulNBits.
 
     /usr/bin/python3 tools/python/quantize.py SRC_DIR OUT_DIR [--bits 4|8] [--block-size 32]
-                                        [--symmetric] [--accuracy-level 4] [--vision] [--check]
+                                              [--symmetric] [--accuracy-level 4] [--vision] [--check]
 
 Copies the model folder SRC_DIR to OUT_DIR (hard links where it can, copies otherwise; the
 references stay the fp32 ones) and rewrites decoder_model_merged.onnx (and, with --vision,

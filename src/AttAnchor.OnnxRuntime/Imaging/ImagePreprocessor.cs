@@ -2,7 +2,7 @@ namespace AttAnchor.OnnxRuntime;
 
 /// <summary>
 /// The CLIP preprocessing a model applies before its vision encoder, bit for bit as <c>transformers</c>' LLaVA
-/// processor (and the Python reference <c>models/llavagen/imageproc.py</c>) does it: the 8-bit square crop its
+/// processor (and the Python reference <c>tools/python/llavagen/imageproc.py</c>) does it: the 8-bit square crop its
 /// <c>resize_mode</c> makes, then rescale and normalise into <c>pixel_values</c>.
 /// </summary>
 public static class ImagePreprocessor

@@ -31,7 +31,7 @@ internal sealed class OnnxGraph : IDisposable
     {
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"{path}: graph not found. A model folder needs vision_encoder.onnx, embed_tokens.onnx, decoder_model_merged.onnx (projector.onnx optional); export one with models/export_llava.py.", path);
+            throw new FileNotFoundException($"{path}: graph not found. A model folder needs vision_encoder.onnx, embed_tokens.onnx, decoder_model_merged.onnx (projector.onnx optional); export one with tools/python/export_llava.py.", path);
         }
 
         try

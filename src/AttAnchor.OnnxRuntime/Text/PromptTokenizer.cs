@@ -177,7 +177,7 @@ public sealed class PromptTokenizer
     private static string Quote(string? text) => $"\"{JsonEncodedText.Encode(text ?? string.Empty)}\"";
 
     /// <summary>
-    /// When the folder has <c>tokenizer_check.json</c> (written by models/export_llava.py with the checkpoint's own
+    /// When the folder has <c>tokenizer_check.json</c> (written by tools/python/export_llava.py with the checkpoint's own
     /// Hugging Face tokenizer), every prompt in it must tokenise to the same ids here: <c>input_ids</c> holds the
     /// whole prompt with the image token once; the older form holds <c>prefix_ids</c> and <c>text_ids</c>.
     /// </summary>

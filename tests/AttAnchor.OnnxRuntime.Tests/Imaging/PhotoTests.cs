@@ -9,8 +9,8 @@ namespace AttAnchor.OnnxRuntime.Tests.Imaging;
 /// photo and both <see cref="ExifOrientationMode"/>s, the size and RGB bytes <see cref="ModelImage"/> decodes
 /// must be what Pillow's <c>Image.open</c> (then <c>ImageOps.exif_transpose</c> for Apply) and
 /// <c>convert("RGB")</c> give, and the CLIP <c>pixel_values</c> (336 px, shortest edge, centre crop, CLIP's
-/// mean and std) what <c>models/llavagen/imageproc.py</c> gives, bit for bit. The references are
-/// <c>references.json</c> beside the photos, written by <c>models/make_photo_references.py</c>.
+/// mean and std) what <c>tools/python/llavagen/imageproc.py</c> gives, bit for bit. The references are
+/// <c>references.json</c> beside the photos, written by <c>tools/python/make_photo_references.py</c>.
 /// </summary>
 public sealed class PhotoTests
 {
