@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Trains the shapes models of issue 5 (baseline and AttAnchor) and exports them as model folders.
+"""Trains the shapes models (baseline and AttAnchor) and exports them as model folders.
 
     /usr/bin/python3 tools/python/train_shapes.py                 # everything: data, both models, export
     /usr/bin/python3 tools/python/train_shapes.py --stage vision  # stage 1 only (the shared vision encoder)

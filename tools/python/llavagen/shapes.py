@@ -1,4 +1,4 @@
-"""The synthetic shapes task of issue 5: scenes, questions and answers, POPE-style splits.
+"""The synthetic shapes task (models/shapes/README.md): scenes, questions and answers, POPE-style splits.
 
 The task is fixed, so anyone can draw more test images:
 - 224 x 224 RGB, white background (255, 255, 255), one to three filled shapes that do not
