@@ -10,7 +10,7 @@ using AttAnchor.OnnxRuntime;
 namespace AttAnchor.FullSize;
 
 /// <summary>
-/// <c>run</c>: the one command of the issue. Generates the full-size preset when its folder is absent, then runs
+/// <c>run</c>: the benchmark's one command. Generates the full-size preset when its folder is absent, then runs
 /// each <c>measure</c> in its own child process (so each peak working set is its own), in the order pytorch,
 /// plain-ort, ours, and writes <c>benchmarks-fullsize.md</c>, <c>.json</c> and <c>.png</c>.
 /// </summary>
@@ -70,7 +70,7 @@ internal static class FullRun
             await MeasureAsync("ours", ["--model", fourBit, "--label", "4-bit", "--settings", "off", "--runs", runsText, "--warmup", warmupText, "--threads", threadsText], lines, notes);
         }
 
-        // Issue 7 step 4: six questions about one image, from scratch and from one ImageSession, on ours' folder.
+        // Six questions about one image, from scratch and from one ImageSession, on ours' folder.
         var six = new List<JsonObject>();
         if (!args.Has("--skip-six"))
         {

@@ -1,6 +1,6 @@
 using AttAnchor.FullSize;
 
-// The full-size benchmark of issue 7: see README.md next to this file.
+// The full-size benchmark: see README.md next to this file.
 //   run [--model DIR] [--runs N] [--out DIR] [--skip-pytorch]     the whole benchmark, one child process per system
 //   measure ours|plain-ort|pytorch --model DIR --runs N [...]      one system; JSON lines on stdout
 //   measure six --model DIR --runs N [...]                         six questions about one image, from scratch and from an ImageSession

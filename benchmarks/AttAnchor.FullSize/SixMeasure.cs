@@ -8,7 +8,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace AttAnchor.FullSize;
 
 /// <summary>
-/// <c>measure six</c> (issue 7 step 4): six POPE-style yes/no questions about the benchmark's image, answered one by
+/// <c>measure six</c>: six POPE-style yes/no questions about the benchmark's image, answered one by
 /// one from scratch (<see cref="VisionLanguageModel.AnswerAsync"/> each) and from one <see cref="ImageSession"/> (the
 /// image encoded once, the prefix and image block's KV cache reused), with AttAnchor off, at τ = 0.12 and at the τ
 /// that anchors ~10 % of the six questions' candidate tokens; greedy, <see cref="DefaultNewTokens"/> new tokens.
@@ -156,7 +156,7 @@ internal static class SixMeasure
         string[] questions = [.. (head["questions"] as JsonArray ?? []).Select(q => (string?)q ?? "?")];
         int newTokens = (int?)head["max_new_tokens"] ?? 0;
         int shared = (int?)head["shared_prefix_positions"] ?? 0;
-        Line($"### Six questions about one image (issue 7 step 4)");
+        Line($"### Six questions about one image");
         Line($"");
         Line($"`measure six` on `{Path.GetRelativePath(Repo.Root, (string?)head["model"] ?? "?")}` and the same image: POPE's six-questions-per-image workload, asked one by one **from scratch** (`model.AnswerAsync` each: preprocess, vision, projector and the whole prefill every time) and from one **image session** (`model.OpenImage` once, then `session.AnswerAsync`: the image encoded once, the KV cache of the {shared} positions of prompt prefix and image block prefilled once and reused up to the first AttAnchor copy). Greedy, at most {newTokens} new tokens (a POPE answer is one word and the end of sequence; the random weights never stop by themselves, so each answer is held to that), {runs} measured run{(runs == 1 ? string.Empty : "s")} after {warmup} warm-up, the settings and both ways interleaved. The questions, each followed by \"\\n{Instruction}\" as LLaVA's POPE prompt does: {string.Join("; ", questions.Select(q => $"\"{q.Split('\n')[0]}\""))}.");
         Line($"");
