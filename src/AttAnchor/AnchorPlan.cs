@@ -9,22 +9,11 @@ namespace AttAnchor;
 /// applied by <see cref="Materialize{T}"/> and <see cref="WritePositionIds"/>.
 /// </summary>
 /// <remarks>
-/// <para>The rule (<c>docs/spec/attanchor.md</c>), for the sequence <c>[prefix] [image I₀…I_{M−1}] [text]</c>,
-/// with candidates T₀…T_{N−1} among the text rows and <c>sim</c> as in <see cref="CrossModalSimilarity"/>:</para>
-/// <list type="bullet">
-/// <item><b>Text-into-image</b> (default): for each candidate n, <c>m* = argmax_m sim(n, m)</c>, ties to the
-/// lowest m; if <c>sim(n, m*) ≥ τ</c>, a copy of Tₙ goes right after I_{m*}. Copies after one patch keep
-/// prompt order; each candidate is copied at most once; image rows keep their order; the text after the
-/// image is kept whole.</item>
-/// <item><b>Image-into-text</b>: for each image row m, <c>n* = argmax_n sim(n, m)</c>, ties to the lowest n;
-/// if <c>sim(n*, m) ≥ τ</c>, a copy of I_m goes right after T_{n*}. Copies after one token keep image order;
-/// the image block stays whole.</item>
-/// <item><b>Identity</b>: when <see cref="AttAnchorOptions.IsIdentity"/> (off, or τ ≥ 1) nothing is
-/// inserted and no similarity is computed; the sequence is the plain LLaVA sequence, bit for bit.</item>
-/// <item>Zero-norm and non-finite rows never anchor and are never matched.</item>
-/// </list>
-/// <para>Positions are 0 … L−1 over the final sequence of length
-/// L = prefix + M + text + <see cref="InsertedCount"/>; decoding continues from L.</para>
+/// Applies the rule of docs/spec/attanchor.md: text-into-image (the default) copies each candidate text row whose
+/// best image row reaches τ right after that row, image-into-text the mirror; ties go to the lowest index, invalid
+/// rows never anchor, and when <see cref="AttAnchorOptions.IsIdentity"/> nothing is inserted. Positions run
+/// 0 … L−1 over the final sequence, L = prefix + M + text + <see cref="InsertedCount"/>. See docs/core.md.
+/// </remarks>
 /// <example>
 /// <code>
 /// float[] image = [1, 0,   0, 1,   -1, 0];      // M = 3 patches, d = 2
@@ -34,7 +23,6 @@ namespace AttAnchor;
 /// // string.Join(" ", plan.GetLayout(prefixLength: 1)): P0 I0 +T1 I1 +T0 I2 T0 T1 T2
 /// </code>
 /// </example>
-/// </remarks>
 public sealed class AnchorPlan
 {
     private readonly Anchor[] _anchors;

@@ -33,22 +33,17 @@ public enum AnchorCandidates
 /// The settings of AttAnchor regrouping: threshold τ, direction and candidate tokens.
 /// </summary>
 /// <remarks>
-/// <para>
-/// The defaults are the paper's TinyLLaVA settings: τ = 0.12, text-into-image, every text token
-/// after the image. A model folder's <c>attanchor.json</c> may carry other defaults; a caller
-/// overrides them with a <see langword="with"/> expression:
+/// The defaults are the paper's TinyLLaVA settings (τ = 0.12, text-into-image, every text token after the image);
+/// a model's <c>attanchor.json</c> may carry others. <see cref="IsIdentity"/> is <see langword="true"/> when
+/// <see cref="Enabled"/> is <see langword="false"/> or τ ≥ 1: nothing is inserted, not even a copy at cosine 1.
+/// See docs/core.md.
+/// </remarks>
+/// <example>
 /// <code>
 /// var options = AttAnchorOptions.Default with { Threshold = 0.08f };
 /// Console.WriteLine(options); // AttAnchorOptions { Threshold = 0.08, Direction = TextIntoImage, Candidates = AllText, Enabled = True, IsIdentity = False }
 /// </code>
-/// </para>
-/// <para>
-/// <see cref="IsIdentity"/> is <see langword="true"/> when <see cref="Enabled"/> is
-/// <see langword="false"/> or τ ≥ 1: nothing is inserted and the sequence is the plain LLaVA
-/// sequence, bit for bit. τ ≥ 1 switches anchoring off outright, so even a text row that equals an
-/// image row (cosine 1) is not copied.
-/// </para>
-/// </remarks>
+/// </example>
 public sealed record AttAnchorOptions
 {
     /// <summary>The paper's default threshold for TinyLLaVA and LLaVA-7B.</summary>

@@ -8,32 +8,11 @@ namespace AttAnchor;
 /// of each row on the other side: the measurement that AttAnchor's rule is built on.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Inputs are row-major matrices: <c>text</c> is N × d, <c>image</c> is M × d, both flattened into
-/// one span of N·d and M·d values. For every pair the similarity is
-/// <c>sim(n, m) = T[n]·I[m] / (‖T[n]‖ ‖I[m]‖)</c>, computed in fp32 (the <see cref="Half"/>
-/// overloads widen first and give exactly the result of the <see cref="float"/> overloads on the
-/// widened values), clamped to [−1, 1].
-/// </para>
-/// <para>
-/// Edge cases:
-/// <list type="bullet">
-/// <item>A row whose norm is 0 or whose values are not all finite is <i>invalid</i>: its
-/// similarities are <see cref="float.NaN"/>, it never has a best match, and it is never anyone's
-/// best match.</item>
-/// <item>Rows with very large or very small finite values (for example 1e30 or 1e-30) are scaled
-/// before their norm is taken, so they neither overflow nor underflow.</item>
-/// <item>Ties go to the lowest index. Every pair is computed by the same sequence of operations
-/// wherever it falls in the blocked product, so two identical rows always tie exactly.</item>
-/// <item>A row with no valid counterpart (M = 0, N = 0 or all counterparts invalid) gets best
-/// index −1 and similarity <see cref="float.NaN"/>.</item>
-/// </list>
-/// </para>
-/// <para>
-/// Cost: one pass over each row for its norm, then an N × M × d matrix product blocked in 4 × 4
-/// register tiles, spread over the cores when N·M·d is large (about four million multiply-adds or
-/// more). No per-pair cosine loop: norms are computed once per row, not once per pair.
-/// </para>
+/// Rows are row-major (text N × d, image M × d); similarities are computed in fp32 (the <see cref="Half"/> overloads
+/// give exactly the <see cref="float"/> result on the widened values) and clamped to [−1, 1]. A row whose norm is 0
+/// or whose values are not all finite gets <see cref="float.NaN"/> similarities and is never a best match; ties go to
+/// the lowest index, and a row with no valid counterpart gets best index −1 and similarity NaN. See docs/core.md.
+/// </remarks>
 /// <example>
 /// <code>
 /// float[] text  = [1, 0,   0, 1];        // 2 text rows, d = 2
@@ -44,7 +23,6 @@ namespace AttAnchor;
 /// // best = [2, 1], similarity = [1, 1]
 /// </code>
 /// </example>
-/// </remarks>
 public static class CrossModalSimilarity
 {
     /// <summary>Writes the full N × M cosine-similarity matrix, row n for text row n.</summary>

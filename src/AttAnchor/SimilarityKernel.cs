@@ -9,22 +9,9 @@ namespace AttAnchor;
 /// The blocked cosine-similarity product behind <see cref="CrossModalSimilarity"/>.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Steps: (1) one pass over each row for its scale 1/‖row‖ (NaN for an invalid row);
-/// (2) the raw dot products T·Iᵀ, in 4 × 4 register tiles over <see cref="Vector{T}"/>, with the
-/// image blocks spread over the cores when the product is large; (3) one vectorised pass that
-/// multiplies each entry by both scales and clamps to [−1, 1].
-/// </para>
-/// <para>
-/// Every pair's dot product is the same sequence of operations (lane-wise fused multiply-adds in
-/// order of k, <see cref="Vector.Sum{T}(Vector{T})"/>, then a scalar tail) whether it is computed in
-/// a full tile or at an edge, so equal rows give bitwise-equal similarities and ties are exact.
-/// </para>
-/// <para>
-/// Scaling after the product reads the caller's rows in place. A side gets a normalised copy
-/// instead only when one of its rows is extreme (sum of squares outside [1e-30, 1e30]), where
-/// the raw product could overflow or lose precision.
-/// </para>
+/// Scales each row once (NaN for an invalid row), takes the raw dot products in 4 × 4 register tiles, then scales
+/// and clamps to [−1, 1]. Every pair's dot product is the same sequence of operations, so equal rows give
+/// bitwise-equal similarities. See docs/core.md.
 /// </remarks>
 internal static unsafe class SimilarityKernel
 {
