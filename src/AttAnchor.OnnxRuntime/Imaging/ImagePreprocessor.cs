@@ -5,6 +5,7 @@ namespace AttAnchor.OnnxRuntime;
 /// processor (and the Python reference <c>tools/python/llavagen/imageproc.py</c>) does it: the 8-bit square crop its
 /// <c>resize_mode</c> makes, then rescale and normalise into <c>pixel_values</c>.
 /// </summary>
+/// <remarks>See docs/images.md for each resize mode's geometry, Pillow's bicubic filter and the normalisation.</remarks>
 public static class ImagePreprocessor
 {
     /// <summary>The 8-bit crop a model sees: resized and cropped, padded or stretched to its <c>image_size</c> as <c>attanchor.json</c> says.</summary>
@@ -45,16 +46,8 @@ public static class ImagePreprocessor
     /// <summary>
     /// The uint8 [size, size, 3] crop that <c>imageproc.py</c>'s <c>resize_and_crop</c> (after
     /// <c>expand_to_square</c> for <see cref="ResizeMode.PadToSquare"/>) makes, with Pillow's bicubic
-    /// resize (<see cref="PilBicubic"/>):
-    /// <list type="bullet">
-    /// <item><see cref="ResizeMode.ShortestEdgeCenterCrop"/>: the short side to <paramref name="size"/>, the long
-    /// side to <c>int(size × long / short)</c> (in double, truncated), then the square at
-    /// <c>((h − size) // 2, (w − size) // 2)</c>;</item>
-    /// <item><see cref="ResizeMode.PadToSquare"/>: the image centred at <c>((side − w) // 2, (side − h) // 2)</c>
-    /// on a square of side max(w, h) filled with <c>int(255 × mean[c])</c>, then resized to size × size;</item>
-    /// <item><see cref="ResizeMode.Stretch"/>: straight to size × size.</item>
-    /// </list>
-    /// Only the crop is computed: neither the padded square nor the full shortest-edge resize is held in memory.
+    /// resize (<see cref="PilBicubic"/>); each mode's geometry is in docs/images.md. Only the crop is computed:
+    /// neither the padded square nor the full shortest-edge resize is held in memory.
     /// </summary>
     /// <param name="image">The image.</param>
     /// <param name="size">The side of the square, <c>image_size</c>.</param>

@@ -11,26 +11,10 @@ namespace AttAnchor.OnnxRuntime;
 /// into the three channels.
 /// </summary>
 /// <remarks>
-/// <para>
-/// JPEG, PNG, BMP, GIF (its first frame) and WebP are decoded with SkiaSharp. The size is read from the
-/// header first, and an image above the pixel limit (<see cref="DefaultMaxPixels"/> unless another is
-/// given) is refused before any pixel is decoded. Truncated or corrupt data is refused, never returned
-/// half decoded.
-/// </para>
-/// <para>
-/// The EXIF orientation is read where Pillow reads it: JPEG's APP1 and WebP's EXIF chunk (by SkiaSharp)
-/// and PNG's <c>eXIf</c> chunk (here, since SkiaSharp's PNG codec ignores it).
-/// </para>
-/// <para>
-/// Pixels equal Pillow 9.4's bit for bit on the real photographs in <c>models/fixtures/photos/</c>, in
-/// both EXIF modes: JPEG baseline 4:4:4, 4:2:2 and 4:2:0, progressive, greyscale and CMYK; PNG RGB,
-/// RGBA, grey with alpha, palette with and without transparency, 16-bit grey, 16-bit grey with alpha
-/// and 16-bit colour; lossy and lossless WebP. Pillow keeps the high byte of 16-bit colour and of
-/// 16-bit grey with alpha, as SkiaSharp does, but opens 16-bit grey as 32-bit integers whose
-/// <c>convert("RGB")</c> clips at 255. SkiaSharp decodes 16-bit PNGs to 8 bits only, so that layout's
-/// samples are read from the file here. BMP and a GIF's opaque pixels match in the unit tests. Known
-/// difference: a GIF's transparent pixels (SkiaSharp gives black, Pillow the palette colour).
-/// </para>
+/// JPEG, PNG, BMP, GIF (its first frame) and WebP are decoded with SkiaSharp; an image above the pixel limit
+/// (<see cref="DefaultMaxPixels"/> unless another is given) is refused from its header, and truncated or corrupt data
+/// is refused, never returned half decoded. Pixels equal Pillow 9.4's bit for bit on the committed photographs, in
+/// both EXIF modes, except a GIF's transparent pixels. See docs/images.md.
 /// </remarks>
 public sealed class ModelImage
 {
