@@ -8,6 +8,7 @@ namespace AttAnchor.OnnxRuntime;
 /// The logits go through, in this order: repetition penalty, then (when <see cref="Temperature"/> &gt; 0)
 /// temperature, top-k, top-p and a draw from a <see cref="Random"/> seeded with <see cref="Seed"/>, as
 /// Hugging Face transformers' <c>generate</c> does. Temperature 0 is greedy: the highest logit, ties to the lowest id.
+/// See docs/decoding.md.
 /// </remarks>
 /// <example>
 /// <code>

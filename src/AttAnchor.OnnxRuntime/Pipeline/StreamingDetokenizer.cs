@@ -9,42 +9,9 @@ namespace AttAnchor.OnnxRuntime;
 /// what SentencePiece's <c>decode(ids)</c> returns for the whole sequence.
 /// </summary>
 /// <remarks>
-/// <para>
-/// It follows sentencepiece's <c>SentencePieceProcessor::Decode</c> (checked against the Python
-/// package 0.1.97, the one that wrote the fixtures' reference texts):
-/// </para>
-/// <list type="bullet">
-/// <item><description>normal (and user-defined) pieces: <c>▁</c> becomes a space;</description></item>
-/// <item><description>
-/// the dummy prefix: while nothing has been output yet, the first piece that starts with <c>▁</c> loses
-/// that <c>▁</c>, once (a second <c>"▁"</c> piece right after a stripped one stays a space); control
-/// tokens in front do not count as output. With <c>remove_extra_whitespaces</c> every leading <c>▁</c> is
-/// stripped until there is output;
-/// </description></item>
-/// <item><description>
-/// byte-fallback pieces <c>&lt;0xNN&gt;</c> are raw bytes: a run of consecutive byte pieces is decoded
-/// as UTF-8, so a character split over 2–4 tokens comes out whole with its last byte. Every byte
-/// that cannot start a valid sequence there (a stray continuation byte, an overlong form, a
-/// surrogate, a code point above U+10FFFF, a sequence cut short by a non-byte token or the end)
-/// becomes one U+FFFD and decoding resumes at the next byte, as SentencePiece's
-/// <c>IsValidDecodeUTF8</c> loop does (so <c>F0 9F 90</c> alone is three U+FFFD);
-/// </description></item>
-/// <item><description>
-/// control tokens (BOS, EOS, the ids passed as extra control ids) decode to nothing but end a byte
-/// run; ids at or beyond the tokenizer's vocabulary (a model's padded rows, added tokens such as
-/// <c>&lt;image&gt;</c>) are treated the same way, where SentencePiece would refuse them;
-/// </description></item>
-/// <item><description>the unknown token decodes to SentencePiece's default surface <c>" ⁇ "</c>.</description></item>
-/// </list>
-/// <para>
-/// A character is held back only while its bytes may still complete it, so every prefix of the
-/// output is a prefix of the final text. Each id's text is built once, in the
-/// <see cref="DetokenizerTable"/> that every generation of a model shares; a normal piece returns that
-/// cached string, and single ASCII characters and U+FFFD are cached too, so <see cref="Append"/>
-/// allocates nothing beyond a returned string that did not exist yet (a
-/// multi-byte character, or a piece preceded by flushed bytes). Not thread-safe: one instance per
-/// generation.
-/// </para>
+/// It follows sentencepiece's <c>SentencePieceProcessor::Decode</c> (Python package 0.1.97), byte fallback and the
+/// dummy prefix included. A character is held back only while its bytes may still complete it, so every prefix of
+/// the output is a prefix of the final text. Not thread-safe: one instance per generation. See docs/decoding.md.
 /// </remarks>
 internal sealed class StreamingDetokenizer
 {

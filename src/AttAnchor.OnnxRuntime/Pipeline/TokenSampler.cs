@@ -9,41 +9,10 @@ namespace AttAnchor.OnnxRuntime;
 /// (temperature 0) or temperature, top-k, top-p and a draw from the softmax.
 /// </summary>
 /// <remarks>
-/// <para>
-/// <b>Repetition penalty</b> (<c>RepetitionPenaltyLogitsProcessor</c>): every distinct id of the history
-/// that lies inside the vocabulary has its logit divided by the penalty when it is positive and
-/// multiplied by it otherwise, once however often the id repeats. Ids outside [0, vocabulary size)
-/// (image placeholders such as −200) are skipped. A penalty of 1 does nothing.
-/// </para>
-/// <para>
-/// <b>Greedy</b> (temperature 0): the largest logit, ties to the lowest id; top-k and top-p are not
-/// applied (as in transformers, where they only act when sampling).
-/// </para>
-/// <para>
-/// <b>Sampling</b>: the logits are divided by the temperature. <b>Top-k</b> (<c>TopKLogitsWarper</c>) keeps
-/// every token whose logit is at least the k-th largest, so tokens tied with the k-th are all kept
-/// and more than k may survive, exactly as transformers' <c>scores &lt; topk(scores, k)[..., -1]</c> mask
-/// does. <b>Top-p</b> (<c>TopPLogitsWarper</c>) sorts the survivors by ascending logit, accumulates their
-/// softmax and removes those whose cumulative probability is ≤ 1 − top-p, always keeping the most
-/// likely one; among equal logits the higher id sorts first (and so is the first removed), which makes
-/// the cut deterministic where <c>torch.sort</c> leaves the order of ties unspecified. The softmax
-/// behind top-p and the final draw is computed in <see langword="double"/>: exp(logit − max), summed in
-/// double, so the cumulative sums and the draw carry no float32 rounding. The draw takes
-/// <see cref="Random.NextDouble"/> × total and walks the survivors; the same seed and the same logits
-/// give the same tokens on every run.
-/// </para>
-/// <para>
-/// <b>Non-finite logits</b>: NaN is never chosen (it counts as −∞). +∞ logits (also those a tiny
-/// temperature overflows to) take all the probability, shared equally, as the limit of the softmax
-/// would; greedy picks the lowest such id. When every logit is −∞ or NaN there is nothing to choose
-/// and <see cref="Next"/> throws <see cref="InvalidOperationException"/>.
-/// </para>
-/// <para>
-/// Not thread-safe: one sampler per generation loop. It holds buffers of the vocabulary's size,
-/// allocated once, so <see cref="Next"/> allocates no managed memory. Top-k finds its threshold with
-/// a quickselect (expected linear time); top-p sorts only the survivors that can fall on either side
-/// of its cut (n log n at worst, a small nucleus for a peaked distribution).
-/// </para>
+/// Greedy picks the largest logit, ties to the lowest id; the same seed and the same logits give the same tokens on
+/// every run. NaN is never chosen, and <see cref="Next"/> throws <see cref="InvalidOperationException"/> when every
+/// logit is −∞ or NaN. Not thread-safe (one sampler per generation loop); <see cref="Next"/> allocates no managed
+/// memory. See docs/decoding.md.
 /// </remarks>
 internal sealed class TokenSampler
 {

@@ -8,21 +8,10 @@ namespace AttAnchor.OnnxRuntime;
 /// <c>SentencePieceProcessor::Encode</c>), for identity-normalised models such as Llama's.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Why not Microsoft.ML.Tokenizers' <c>LlamaTokenizer</c>: with the real Llama vocabulary it breaks ties between
-/// merges of equal score at the rightmost pair, where SentencePiece (and Hugging Face) take the leftmost, so any run
-/// of a repeated character (<c>*********</c>, <c>????</c>, sixteen spaces) got other ids than the model was trained on.
-/// An encoder of its own is smaller than a wrapper that would have to undo that, and it is faster (see
-/// <c>tests/AttAnchor.Benchmarks</c>, <c>TokenizerBenchmarks</c>).
-/// </para>
-/// <para>
-/// The rule: normalise (<c>remove_extra_whitespaces</c> when the model says so, the dummy prefix <c>▁</c> when asked,
-/// spaces to <c>▁</c>); split into characters (user-defined pieces whole); repeatedly merge the adjacent pair whose
-/// joined text is a piece of the highest score, the leftmost pair among equals; split merged <c>UNUSED</c> pieces back;
-/// map each symbol to its id, a symbol that is no piece to the pieces of its UTF-8 bytes (byte fallback) or to
-/// <c>&lt;unk&gt;</c> (consecutive unknown symbols becoming one <c>&lt;unk&gt;</c>). Control pieces such as <c>&lt;s&gt;</c>
-/// are never produced from text: <c>"&lt;s&gt;"</c> in the text is three characters.
-/// </para>
+/// Merges the adjacent pair of the highest score, the leftmost among equals, as SentencePiece does (where
+/// Microsoft.ML.Tokenizers' <c>LlamaTokenizer</c> takes the rightmost); symbols that are no piece fall back to their
+/// UTF-8 bytes or <c>&lt;unk&gt;</c>, and control pieces such as <c>&lt;s&gt;</c> are never produced from text.
+/// See docs/decoding.md.
 /// </remarks>
 internal sealed class SentencePieceBpe
 {
