@@ -8,28 +8,12 @@ namespace AttAnchor.OnnxRuntime;
 /// message with a question and one image in, the answer out, whole or streamed.
 /// </summary>
 /// <remarks>
-/// <para><b>Messages.</b> Exactly one user message: its <see cref="TextContent"/> is the question and one
-/// <see cref="DataContent"/> is the image (<c>image/png</c> or <c>image/jpeg</c>; BMP, GIF and WebP decode too).
-/// The model's prompt template has one user turn and a fixed system text, so system messages, earlier turns,
-/// a second image, images by URI and tool calls are refused with a <see cref="NotSupportedException"/> that
-/// says what to send instead; nothing is silently dropped.</para>
-/// <para><b>Options.</b> <see cref="ChatOptions.Temperature"/>, <see cref="ChatOptions.TopP"/>,
-/// <see cref="ChatOptions.TopK"/>, <see cref="ChatOptions.MaxOutputTokens"/>, <see cref="ChatOptions.Seed"/> and
-/// <see cref="ChatOptions.StopSequences"/> map to <see cref="GenerationOptions"/>; AttAnchor's own settings and
-/// the repetition penalty go in <see cref="ChatOptions.AdditionalProperties"/> under <see cref="AnchoringKey"/>,
-/// <see cref="ThresholdKey"/>, <see cref="DirectionKey"/>, <see cref="CandidatesKey"/> and
-/// <see cref="RepetitionPenaltyKey"/>; a <see cref="ChatOptions.RawRepresentationFactory"/> may return a whole
-/// <see cref="GenerationOptions"/> to start from. Tools, JSON output, instructions, conversation ids,
-/// frequency and presence penalties, reasoning and background responses are refused; an unknown additional
-/// property is an <see cref="ArgumentException"/>.</para>
-/// <para><b>Responses.</b> <see cref="ChatResponse.Usage"/>: <c>InputTokenCount</c> is every position the decoder
-/// read (prompt tokens, image tokens and AttAnchor's copies), <c>OutputTokenCount</c> the generated tokens (EOS
-/// included), and <c>AdditionalCounts</c> splits the input into <c>TextTokenCount</c> (the prompt's tokens),
-/// <c>ImageTokenCount</c> and <c>AttAnchorCopyCount</c>. <see cref="ChatResponse.FinishReason"/> is
-/// <see cref="ChatFinishReason.Stop"/> (EOS or a stop sequence) or <see cref="ChatFinishReason.Length"/>.
-/// <see cref="ChatResponse.RawRepresentation"/> is the <see cref="VqaResult"/>, with the anchors and timings.
-/// Streaming yields one update per text piece, then one with the <see cref="UsageContent"/> and the finish reason.</para>
-/// <para>The client is safe to use from several threads at once.</para>
+/// A request is exactly one user message with a question (<see cref="TextContent"/>) and one image
+/// (<see cref="DataContent"/>); what the model's one-turn prompt cannot carry (system messages, earlier turns, a
+/// second image, images by URI, tools) is refused with a <see cref="NotSupportedException"/>, and an invalid message
+/// or option, an unknown additional property among them, with an <see cref="ArgumentException"/>. AttAnchor's
+/// settings go in <see cref="ChatOptions.AdditionalProperties"/> under <see cref="AnchoringKey"/> and its siblings.
+/// The client is safe to use from several threads at once. See docs/chat-client.md.
 /// </remarks>
 /// <example>
 /// <code>
