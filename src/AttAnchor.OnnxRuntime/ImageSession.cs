@@ -10,31 +10,11 @@ namespace AttAnchor.OnnxRuntime;
 /// shared prefix is computed once and reused by every answer.
 /// </summary>
 /// <remarks>
-/// <para>The <b>shared prefix</b> is the plain LLaVA sequence's start, the same for every question: the template's
-/// tokens before <c>&lt;image&gt;</c> (BOS first) and the whole image block, <see cref="SharedPrefixLength"/> = P + M
-/// positions, without AttAnchor's copies. The first answer prefills it once (its time is that answer's
-/// <see cref="StageTimings.SharedPrefill"/>, part of its <see cref="StageTimings.Prefill"/>) and the session keeps its
-/// KV cache in host memory.</para>
-/// <para>Each answer builds its own regrouped sequence as <see cref="VisionLanguageModel.Answer"/> does and compares
-/// it with the shared prefix position by position (which prefix token, which image patch, or a copy): the common
-/// start, r = <see cref="VqaResult.ReusedPrefixLength"/> positions, is copied from the shared cache into the answer's
-/// own cache (the shared cache is only read), and the decoder prefills only positions r … L − 1. With anchoring off
-/// (or τ ≥ 1) and with image-into-text copies (which follow text tokens) r is the whole shared prefix; with
-/// text-into-image copies r ends at the first copy, right after the first anchored patch, so a copy early in the
-/// image block leaves little to reuse. The shared prefix is prefilled whole all the same (once per session, so that
-/// every answer resumes from the same cache and the same question always gives the same logits); when every answer
-/// copies early, that prefill is work the session adds, and the image encoding is what it saves.</para>
-/// <para>The answers are the model's own answers up to floating-point summation order: the same anchors and
-/// sequence, and logits equal to those of <see cref="VisionLanguageModel.AnswerAsync"/> or a few float32 steps away
-/// (a prefill in two chunks may add the same terms in another order; measured at most 7e-6 on logits of about ±10),
-/// so the same tokens unless two candidates tie that closely. The same question gives the same logits, bit for bit,
-/// whatever the session answered before. An answer's <see cref="VqaResult.Timings"/> show zero
-/// preprocess, vision and projector time (<see cref="VqaResult.FromImageSession"/> is true); the session's
-/// <see cref="Preprocess"/>, <see cref="Vision"/> and <see cref="Projector"/> hold the times of the one encoding.</para>
-/// <para>A session answers one question at a time: enumerating a second answer while one is running throws an
-/// <see cref="InvalidOperationException"/> (open another session for parallel answers; the model itself answers
-/// concurrently). Disposing the session, or its model, while an answer runs ends that answer at its next stage or
-/// decode step with an <see cref="ObjectDisposedException"/>; the cache is released when it has stopped.</para>
+/// Each answer reuses the shared prefix's cache up to its first AttAnchor copy (<see cref="VqaResult.ReusedPrefixLength"/>)
+/// and gives the model's own answer up to float32 summation order; the same question gives the same logits, bit for
+/// bit, whatever the session answered before. A session answers one question at a time (a second answer while one
+/// runs throws <see cref="InvalidOperationException"/>); disposing it, or its model, ends a running answer with an
+/// <see cref="ObjectDisposedException"/>. See docs/image-sessions.md.
 /// </remarks>
 /// <example>
 /// <code>

@@ -9,15 +9,9 @@ namespace AttAnchor.OnnxRuntime;
 /// the attention-mask and position buffers, and the last position's logits.
 /// </summary>
 /// <remarks>
-/// <para>On the CPU a step is one <c>Run</c> over preallocated name and value arrays: the token's embedding
-/// and (in a decode step) the logits go into tensors over buffers made once per answer; ONNX Runtime
-/// allocates only the <c>present.*</c> tensors, which become the next step's <c>past_key_values.*</c>.</para>
-/// <para>Under CUDA the step runs through an <see cref="OrtIoBinding"/> with the <c>present.*</c> outputs
-/// bound to device memory, so the cache stays on the GPU between steps; only the logits come back.</para>
-/// <para>An <see cref="ImageSession"/> prefills in two chunks: a state made without a device cache (so its
-/// presents are host tensors even under CUDA) prefills the shared prefix and hands its cache over with
-/// <see cref="TakeCache"/>; each answer's state starts from the first r positions of that cache
-/// (<see cref="ResumeFrom"/>, a copy) and <see cref="Prefill"/> continues at position r.</para>
+/// On the CPU a step is one <c>Run</c> over preallocated buffers; under CUDA an <see cref="OrtIoBinding"/> keeps the
+/// cache on the GPU. An <see cref="ImageSession"/> prefills in two chunks through <see cref="TakeCache"/> and
+/// <see cref="ResumeFrom"/>. See docs/image-sessions.md.
 /// </remarks>
 internal sealed class DecoderState : IDisposable
 {
