@@ -11,15 +11,12 @@ namespace AttAnchor.OnnxRuntime;
 /// SentencePiece tokenizer, and AttAnchor regrouping between the projector and the decoder.
 /// </summary>
 /// <remarks>
-/// <para>Opening checks every value of <c>attanchor.json</c> that a graph also declares; a mismatch is an
-/// <see cref="InvalidDataException"/> naming the file, the tensor and both values.</para>
-/// <para>An answer runs: image → resize, crop, normalise → vision encoder → projector → the prompt's token
-/// embeddings → AttAnchor plan and regrouped sequence → prefill → decode with the KV cache. The model is
-/// safe to use from several threads at once; each answer has its own KV cache.</para>
-/// <para>For several questions about one image, <see cref="OpenImage"/> encodes the image once and reuses the
-/// decoder's KV cache of the prompt's shared prefix (see <see cref="ImageSession"/>).</para>
-/// <para>Disposing the model while answers are running ends each of them at its next stage or decode step with an
-/// <see cref="ObjectDisposedException"/>; the sessions are released when the last of them has stopped.</para>
+/// Opening checks every value of <c>attanchor.json</c> that a graph also declares; a mismatch is an
+/// <see cref="InvalidDataException"/> naming the file, the tensor and both values. The model is safe to use from
+/// several threads at once (each answer has its own KV cache); disposing it while answers run ends each at its next
+/// stage or decode step with an <see cref="ObjectDisposedException"/>, and the sessions are released when the last
+/// has stopped. See docs/architecture.md for the stages of an answer, docs/image-sessions.md for
+/// <see cref="OpenImage"/>.
 /// </remarks>
 /// <example>
 /// <code>
