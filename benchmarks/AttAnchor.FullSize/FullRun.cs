@@ -236,7 +236,7 @@ internal static class FullRun
         Row? torch = rows.FirstOrDefault(r => r.System.StartsWith("pytorch", StringComparison.Ordinal));
         if (off is not null)
         {
-            Line($"What the issue's targets need:");
+            Line($"What the targets need:");
             Line($"");
             foreach (Row? peer in new[] { plain, torch })
             {
