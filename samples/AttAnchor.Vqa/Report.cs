@@ -70,7 +70,7 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, Mode
             json.WriteNumber("baseline_sequence_length", result.BaselineSequenceLength);
             json.WriteBoolean("anchoring", !result.Anchoring.IsIdentity);
             json.WriteNumber("threshold", Math.Round((double)result.Anchoring.Threshold, 6));
-            json.WriteString("direction", DirectionName(result.Anchoring.Direction));
+            json.WriteString("direction", AttAnchorOptions.GetDirectionName(result.Anchoring.Direction));
             if (note is not null)
             {
                 json.WriteString("note", note);
@@ -116,7 +116,7 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, Mode
         stdout.WriteLine();
 
         AttAnchorOptions a = result.Anchoring;
-        string setting = a.IsIdentity ? "off" : string.Create(CultureInfo.InvariantCulture, $"{DirectionName(a.Direction)}, τ = {a.Threshold:0.###}");
+        string setting = a.IsIdentity ? "off" : string.Create(CultureInfo.InvariantCulture, $"{AttAnchorOptions.GetDirectionName(a.Direction)}, τ = {a.Threshold:0.###}");
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"AttAnchor ({setting}): {result.Anchors.Count} copies; sequence {result.BaselineSequenceLength} → {result.SequenceLength} positions ({result.PromptTokenCount} prompt tokens, {model.Config.NumImageTokens} image tokens)"));
         if (result.Anchors.Count > 0)
@@ -171,10 +171,6 @@ internal sealed class Report(VisionLanguageModel model, string modelFolder, Mode
         StopReason.MaxNewTokens => "length",
         _ => "stop_string",
     };
-
-    /// <summary><c>text-into-image</c> or <c>image-into-text</c>, as the command line writes it.</summary>
-    public static string DirectionName(AnchorDirection direction) =>
-        direction == AnchorDirection.ImageIntoText ? "image-into-text" : "text-into-image";
 
     /// <summary>A piece with its control characters shown: <c>▁\n</c> stays readable in a table.</summary>
     private static string Visible(string piece) => piece.Replace("\n", "\\n", StringComparison.Ordinal).Replace("\t", "\\t", StringComparison.Ordinal);

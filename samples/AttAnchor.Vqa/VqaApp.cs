@@ -357,13 +357,10 @@ internal static class VqaApp
     /// <summary><c>apply</c> or <c>ignore</c>, as <c>--exif</c> takes it.</summary>
     internal static string ExifName(ExifOrientationMode mode) => mode == ExifOrientationMode.Ignore ? "ignore" : "apply";
 
-    private static AnchorDirection? ParseDirection(string? direction) => direction switch
-    {
-        null => null,
-        "text-into-image" or "text_into_image" => AnchorDirection.TextIntoImage,
-        "image-into-text" or "image_into_text" => AnchorDirection.ImageIntoText,
-        _ => throw new ArgumentException($"--direction must be text-into-image or image-into-text; got '{direction}'."),
-    };
+    private static AnchorDirection? ParseDirection(string? direction) =>
+        direction is null ? null
+        : AttAnchorOptions.TryParseDirection(direction, out AnchorDirection value) ? value
+        : throw new ArgumentException($"--direction must be text-into-image or image-into-text; got '{direction}'.");
 
     /// <summary>The committed test model: under the current folder, else above the program's own folder (it runs from inside the repository).</summary>
     internal static string FindDefaultModel()

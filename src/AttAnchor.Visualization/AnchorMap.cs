@@ -339,7 +339,7 @@ public static class AnchorMap
     {
         var lines = new List<LegendLine>();
         string threshold = anchoring.Threshold.ToString("0.###", CultureInfo.InvariantCulture);
-        string direction = anchoring.Direction == AnchorDirection.ImageIntoText ? "image-into-text" : "text-into-image";
+        string direction = AttAnchorOptions.GetDirectionName(anchoring.Direction);
         string count = anchors.Count switch
         {
             0 when anchoring.IsIdentity => "AttAnchor: off, no anchors",

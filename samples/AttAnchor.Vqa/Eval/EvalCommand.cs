@@ -198,7 +198,7 @@ internal sealed class EvalCommand
                 }
 
                 runs.Add(new RunReport(label, entry.Folder,
-                    new RunConfig(config.Argument, anchoring.Enabled, anchoring.Threshold, Report.DirectionName(anchoring.Direction)),
+                    new RunConfig(config.Argument, anchoring.Enabled, anchoring.Threshold, AttAnchorOptions.GetDirectionName(anchoring.Direction)),
                     model.Device.Name, model.Device.Reason, splits));
             }
         }

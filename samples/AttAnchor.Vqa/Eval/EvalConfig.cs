@@ -41,12 +41,7 @@ internal sealed record EvalConfig(string Argument, AttAnchorOptions? Anchoring)
         int colon = text.IndexOf(':', StringComparison.Ordinal);
         if (colon >= 0)
         {
-            direction = text[..colon].Replace('_', '-').ToLowerInvariant() switch
-            {
-                "text-into-image" => AnchorDirection.TextIntoImage,
-                "image-into-text" => AnchorDirection.ImageIntoText,
-                _ => throw Bad(value),
-            };
+            direction = AttAnchorOptions.TryParseDirection(text[..colon], out AnchorDirection named) ? named : throw Bad(value);
             threshold = text[(colon + 1)..];
         }
 
@@ -94,7 +89,7 @@ internal sealed record EvalConfig(string Argument, AttAnchorOptions? Anchoring)
     {
         ArgumentNullException.ThrowIfNull(options);
         return options.Enabled
-            ? string.Create(CultureInfo.InvariantCulture, $"τ={options.Threshold} {Report.DirectionName(options.Direction)}")
+            ? string.Create(CultureInfo.InvariantCulture, $"τ={options.Threshold} {AttAnchorOptions.GetDirectionName(options.Direction)}")
             : whenDisabled;
     }
 
