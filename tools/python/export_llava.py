@@ -23,7 +23,7 @@ module is exported with llavagen.export. Checks, each failing the run above its 
      against ours, on models/fixtures/images/square.png;
   2. ONNX vs PyTorch (when onnxruntime is installed): every graph on the inputs of
      references/checks.json, and greedy decoding through the four graphs.
-It always writes references/checks.json (+ tensors) for `dotnet run --project models/GraphCheck`
+It always writes references/checks.json (+ tensors) for `dotnet run --project tools/GraphCheck`
 and tokenizer_check.json (whole prompts as the checkpoint's HF tokenizer gives them, <image> as
 its added token). attanchor.json records the tokenizer's convention after <image> ("legacy" in
 tokenizer_config.json, as tokenizer_legacy) and config.json's image_token_index.

@@ -11,7 +11,7 @@ Presets: tiny-336-gqa, tiny-noproj-mha (the committed fixtures' shapes) and tiny
 (llavagen/config.py), e.g. vision.image_size=224, text.num_kv_heads=8, projector=false.
 The output folder (default models/generated/<name>[-fp16]/, which git ignores) is a model folder
 (docs/spec/model-folder.md) with references/ beside the graphs. Unless --no-verify, it then runs
-`dotnet run -c Release --project models/GraphCheck -- <folder>`.
+`dotnet run -c Release --project tools/GraphCheck -- <folder>`.
 """
 import argparse
 import dataclasses
@@ -78,7 +78,7 @@ def main():
     if args.no_verify:
         return 0
     if shutil.which("dotnet") is None:
-        print("dotnet not found: verify later with  dotnet run -c Release --project models/GraphCheck -- " + out)
+        print("dotnet not found: verify later with  dotnet run -c Release --project tools/GraphCheck -- " + out)
         return 0
     start = time.perf_counter()
     result = subprocess.run(["dotnet", "run", "-c", "Release", "--project", paths.GRAPH_CHECK, "--", out])

@@ -130,7 +130,7 @@ def stage_answers(args, log):
 
 def export_variant(variant, model, threshold, spm_model):
     """The model folder, with PyTorch references (graph checks at other lengths, plans, greedy
-    answers on the fixture images) that models/GraphCheck and the tests hold ONNX Runtime to."""
+    answers on the fixture images) that tools/GraphCheck and the tests hold ONNX Runtime to."""
     cfg = dataclasses.replace(st.SHAPES_MODEL, name=f"shapes-{variant}", threshold=threshold)
     folder = os.path.join(SHAPES, variant)
     if os.path.isdir(folder):

@@ -362,7 +362,7 @@ def export_and_check(model, cfg, out, tok_bytes, args, ptok, pixels, hf_prompt_i
     cases = write_graph_checks(model, cfg, out, pixels, args.fp16)
     verify_onnx(out, cfg, cases, pixels, model, ptok, args.fp16)
     tokenizer_check(out, cfg, tok_bytes, hf_prompt_ids)
-    print(f"done. Check the folder from .NET too:\n  dotnet run -c Release --project models/GraphCheck -- {out}")
+    print(f"done. Check the folder from .NET too:\n  dotnet run -c Release --project tools/GraphCheck -- {out}")
 
 
 def load_tokenizer(folder, cfg, tok_bytes, random_small):

@@ -3,7 +3,7 @@
 <folder>/references/
   references.json   images (pixel references), prompts (token ids), plans (AttAnchor), generations
   checks.json       graph checks: inputs and PyTorch outputs for each graph at lengths other than
-                    the export example, for ONNX Runtime to reproduce (models/GraphCheck)
+                    the export example, for ONNX Runtime to reproduce (tools/GraphCheck)
   pixels/*.png      the 8-bit crop each image becomes in each resize mode (lossless)
   checks/*.npy.gz   the tensors of the graph checks (llavagen.npyio)
 """

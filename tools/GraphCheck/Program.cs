@@ -3,7 +3,7 @@ using AttAnchor.GraphCheck;
 
 // GraphCheck: runs every case of <model-folder>/references/checks.json with ONNX Runtime (CPU) and
 // compares each output with the PyTorch reference.
-//   dotnet run -c Release --project models/GraphCheck -- <model-folder> [<model-folder>...]
+//   dotnet run -c Release --project tools/GraphCheck -- <model-folder> [<model-folder>...]
 // Exit code: 0 when every case passed, 1 when a case failed, 2 on an error (bad file, bad JSON,
 // an input the graph does not declare, a shape the graph cannot take).
 
