@@ -3,7 +3,7 @@ using AttAnchor.Vqa;
 
 namespace AttAnchor.Models.Tests;
 
-/// <summary>Runs the sample console in-process, as its command line would, and keeps what it wrote.</summary>
+/// <summary>Runs the VQA console in-process, as its command line would, and keeps what it wrote.</summary>
 public static class VqaConsole
 {
     /// <summary>Runs the console with these arguments; returns the exit code, stdout and stderr.</summary>

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace AttAnchor.Models.Tests;
 
 /// <summary>
-/// The sample console (samples/AttAnchor.Vqa) run in-process: with --json it reproduces every reference
+/// The VQA console (tools/AttAnchor.Vqa) run in-process: with --json it reproduces every reference
 /// case of every fixture and prints every field of the spec; every error is one line on stderr, a
 /// non-zero exit code and nothing on stdout.
 /// </summary>

@@ -14,7 +14,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
 {
     /// <summary>The console command that writes the committed docs image.</summary>
     public const string DocsCommand =
-        "dotnet run --project samples/AttAnchor.Vqa -c Release -- --image models/shapes/example.png --question \"What color is the circle?\" --anchor-map docs/anchor-map.png";
+        "dotnet run --project tools/AttAnchor.Vqa -c Release -- --image models/shapes/example.png --question \"What color is the circle?\" --anchor-map docs/anchor-map.png";
 
     private const string Shapes = "shapes";
 
