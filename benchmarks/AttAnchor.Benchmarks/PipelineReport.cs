@@ -5,7 +5,7 @@ using AttAnchor.OnnxRuntime;
 /// <summary>
 /// Per-stage timings of the pipeline on the committed fixture: several answers, the median and the
 /// spread of each stage, and AttAnchor's share of the total. Run with
-/// <c>dotnet run -c Release --project tests/AttAnchor.Benchmarks -- pipeline [runs]</c>; prints Markdown.
+/// <c>dotnet run -c Release --project benchmarks/AttAnchor.Benchmarks -- pipeline [runs]</c>; prints Markdown.
 /// </summary>
 internal static class PipelineReport
 {

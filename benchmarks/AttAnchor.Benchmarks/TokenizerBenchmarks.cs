@@ -7,7 +7,7 @@ using Microsoft.ML.Tokenizers;
 /// <summary>
 /// Encoding the 9,809 strings of models/fixtures/llama-tokenizer/sentencepiece-reference.jsonl with the real Llama
 /// vocabulary: the library's own SentencePiece BPE against Microsoft.ML.Tokenizers' <c>LlamaTokenizer</c>, the
-/// encoder it replaced. <c>dotnet run -c Release --project tests/AttAnchor.Benchmarks -- tokenizer</c> prints how
+/// encoder it replaced. <c>dotnet run -c Release --project benchmarks/AttAnchor.Benchmarks -- tokenizer</c> prints how
 /// many of the strings each gets wrong against Python sentencepiece's ids; the benchmark times both.
 /// </summary>
 [MemoryDiagnoser]
