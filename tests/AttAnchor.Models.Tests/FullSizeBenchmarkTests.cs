@@ -1,5 +1,4 @@
 using System.Text.Json;
-using AttAnchor.Tests.Shared;
 
 namespace AttAnchor.Models.Tests;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using static AttAnchor.Tests.Shared.ReadmeBlocks;
+using static AttAnchor.TestSupport.ReadmeBlocks;
 using AttAnchor.OnnxRuntime;
 
 namespace AttAnchor.Models.Tests;

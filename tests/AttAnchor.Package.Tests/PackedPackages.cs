@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Xml.Linq;
-using AttAnchor.Tests.Shared;
+using AttAnchor.TestSupport;
 
 namespace AttAnchor.Package.Tests;
 

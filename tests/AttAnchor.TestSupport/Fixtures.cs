@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
 /// Finds the committed fixture folders (<c>models/fixtures/&lt;name&gt;/</c> with a <c>references/</c>

@@ -1,12 +1,11 @@
 using System.Text.RegularExpressions;
 
-namespace AttAnchor.Tests.Shared;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
-/// Reads the fenced code blocks of a README, for the tests that keep its examples true. One source file, compiled
-/// into each test project that needs it (a linked <c>Compile</c> item), so the test projects stay independent.
+/// Reads the fenced code blocks of a README, for the tests that keep its examples true.
 /// </summary>
-internal static partial class ReadmeBlocks
+public static partial class ReadmeBlocks
 {
     /// <summary>The first fenced block of the given language at or after a heading, line endings as <c>\n</c>.</summary>
     public static string Block(string readme, string heading, string language)

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using AttAnchor.GraphCheck;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
 /// One fixture model folder opened for the tests through GraphCheck (independently of the library): its

@@ -2,13 +2,12 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Text;
 
-namespace AttAnchor.Tests.Shared;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
-/// Runs the .NET CLI as a child process, as a developer would from a shell. One source file, linked into each
-/// test project that needs it.
+/// Runs the .NET CLI as a child process, as a developer would from a shell.
 /// </summary>
-internal static class Dotnet
+public static class Dotnet
 {
     /// <summary>The configuration an assembly was built in (<c>Release</c> or <c>Debug</c>), so that a child build or run uses the same one.</summary>
     public static string ConfigurationOf(Assembly assembly) => assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()?.Configuration ?? "Release";

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
 /// The two shapes models trained here (models/shapes/baseline and models/shapes/attanchor, by

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
 /// <c>references/references.json</c> of a fixture folder: what PyTorch, PIL and SentencePiece computed

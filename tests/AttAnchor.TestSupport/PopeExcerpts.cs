@@ -1,4 +1,4 @@
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>
 /// <c>models/pope-excerpts</c>: the first 12 items of each of POPE's nine question files, byte for byte in their own

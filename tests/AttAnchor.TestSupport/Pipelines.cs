@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
 /// <summary>One <see cref="VisionLanguageModel"/> per fixture folder on the CPU, opened on first use and shared for the test run.</summary>
 public static class Pipelines
