@@ -1,7 +1,7 @@
 using AttAnchor.GraphCheck;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.GraphCheck.Tests;
 
 /// <summary>Every case of every fixture's <c>references/checks.json</c>: ONNX Runtime agrees with PyTorch.</summary>
 public class GraphCheckTests(ITestOutputHelper output)

@@ -2,7 +2,7 @@ using System.IO.Compression;
 using System.Text;
 using AttAnchor.GraphCheck;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.GraphCheck.Tests;
 
 /// <summary>The .npy reader and writer, and the output comparison, on small arrays built here.</summary>
 public class NpyTests
