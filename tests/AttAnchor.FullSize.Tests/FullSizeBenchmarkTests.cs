@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.FullSize.Tests;
 
 /// <summary>
 /// The full-size benchmark console (benchmarks/AttAnchor.FullSize) on the committed fixture, ONNX Runtime systems only
