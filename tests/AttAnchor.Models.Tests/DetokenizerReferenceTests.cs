@@ -18,7 +18,7 @@ public class DetokenizerReferenceTests
         get
         {
             var rows = new TheoryData<string, int>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 string?[] texts = ReferenceTexts(fixture);
                 for (int i = 0; i < texts.Length; i++)

@@ -28,7 +28,7 @@ public class GenerationTests(ITestOutputHelper output)
         get
         {
             var rows = new TheoryData<string, int>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 for (int i = 0; i < Fixtures.Get(fixture).References.Generations.Count; i++)
                 {
@@ -46,7 +46,7 @@ public class GenerationTests(ITestOutputHelper output)
         get
         {
             var rows = new TheoryData<string, int>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 IReadOnlyList<GenerationReference> generations = Fixtures.Get(fixture).References.Generations;
                 string?[] texts = ReferenceTexts(fixture);

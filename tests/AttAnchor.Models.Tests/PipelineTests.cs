@@ -16,31 +16,14 @@ public class PipelineTests(ITestOutputHelper output)
     private const double MarginFloor = 1e-3;
     private const double SimilarityTolerance = 1e-4;
 
-    public static TheoryData<string, int, string> Generations
-    {
-        get
-        {
-            var rows = new TheoryData<string, int, string>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
-            {
-                IReadOnlyList<GenerationReference> generations = Fixtures.Get(fixture).References.Generations;
-                for (int i = 0; i < generations.Count; i++)
-                {
-                    GenerationReference g = generations[i];
-                    rows.Add(fixture, i, $"{g.Image}, prompt {g.Prompt}, {(g.Anchor is null ? "off" : $"{g.Anchor.Direction} τ={g.Anchor.Threshold.ToString(CultureInfo.InvariantCulture)}")}");
-                }
-            }
-
-            return rows;
-        }
-    }
+    public static TheoryData<string, int, string> Generations => ReferenceCases.Generations;
 
     public static TheoryData<string, int, string> RobustPlans
     {
         get
         {
             var rows = new TheoryData<string, int, string>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 IReadOnlyList<PlanReference> plans = Fixtures.Get(fixture).References.Plans;
                 for (int i = 0; i < plans.Count; i++)
@@ -61,7 +44,7 @@ public class PipelineTests(ITestOutputHelper output)
         get
         {
             var rows = new TheoryData<string, int>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 for (int i = 0; i < Fixtures.Get(fixture).References.Prompts.Count; i++)
                 {

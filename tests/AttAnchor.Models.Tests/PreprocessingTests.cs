@@ -21,7 +21,7 @@ public class PreprocessingTests(ITestOutputHelper output)
         get
         {
             var rows = new TheoryData<string, string, string>();
-            foreach (string fixture in TokenizerTests.FixturesWithReferences())
+            foreach (string fixture in ReferenceCases.FixturesWithReferences())
             {
                 foreach (ImageReference image in Fixtures.Get(fixture).References.Images)
                 {

@@ -12,7 +12,7 @@ namespace AttAnchor.Models.Tests;
 public class ReferenceConsistencyTests(ITestOutputHelper output)
 {
     private static IEnumerable<(string Fixture, FixtureModel Model)> Models() =>
-        TokenizerTests.FixturesWithReferences().Select(f => (f, Fixtures.Get(f)));
+        ReferenceCases.FixturesWithReferences().Select(f => (f, Fixtures.Get(f)));
 
     /// <summary>One row per (fixture, image, resize mode) with a crop.</summary>
     public static TheoryData<string, string, string> Crops
@@ -36,7 +36,7 @@ public class ReferenceConsistencyTests(ITestOutputHelper output)
     }
 
     /// <summary>The fixtures with references.json.</summary>
-    public static TheoryData<string> FixtureNames => [.. TokenizerTests.FixturesWithReferences()];
+    public static TheoryData<string> FixtureNames => [.. ReferenceCases.FixturesWithReferences()];
 
     [Theory]
     [MemberData(nameof(Crops))]

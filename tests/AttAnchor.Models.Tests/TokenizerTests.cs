@@ -11,27 +11,7 @@ namespace AttAnchor.Models.Tests;
 public class TokenizerTests
 {
     /// <summary>One row per (fixture, prompt).</summary>
-    public static TheoryData<string, int, string> Prompts
-    {
-        get
-        {
-            var rows = new TheoryData<string, int, string>();
-            foreach (string fixture in FixturesWithReferences())
-            {
-                IReadOnlyList<PromptReference> prompts = Fixtures.Get(fixture).References.Prompts;
-                for (int i = 0; i < prompts.Count; i++)
-                {
-                    rows.Add(fixture, i, prompts[i].Question);
-                }
-            }
-
-            return rows;
-        }
-    }
-
-    /// <summary>The fixtures whose references/ holds references.json.</summary>
-    public static IEnumerable<string> FixturesWithReferences() =>
-        Fixtures.Names.Where(n => File.Exists(Path.Combine(Fixtures.FixturesFolder, n, "references", "references.json")));
+    public static TheoryData<string, int, string> Prompts => ReferenceCases.Prompts;
 
     [Theory]
     [MemberData(nameof(Prompts))]
@@ -83,7 +63,7 @@ public class TokenizerTests
     [Fact]
     public void Every_fixture_with_references_has_prompts()
     {
-        string[] fixtures = [.. FixturesWithReferences()];
+        string[] fixtures = [.. ReferenceCases.FixturesWithReferences()];
 
         Assert.True(fixtures.Length > 0, $"No fixture under {Fixtures.FixturesFolder} has references/references.json; regenerate them with tools/python/make_fixtures.py.");
         Assert.All(fixtures, f => Assert.NotEmpty(Fixtures.Get(f).References.Prompts));

@@ -1,5 +1,5 @@
-using AttAnchor.Models.Tests;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.TestSupport;
 using SkiaSharp;
 using Xunit.Abstractions;
 
@@ -127,7 +127,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         AttAnchorOptions anchoring = model.Config.Anchoring;
         AnchorInfo[] anchors = [Anchor(model, "▁circle", 4, 0.1747f), Anchor(model, "What", 10, 0.2f, textIndex: 1)];
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, anchors, anchoring));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, anchors, anchoring));
 
         AnchorMap.Geometry g = AnchorMap.Measure(model.Config);
         output.WriteLine($"{name}: {map.Width} × {map.Height}, {g}");
@@ -158,7 +158,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         int last = model.Config.NumImageTokens - 1;
         AnchorInfo[] anchors = [Anchor(model, "▁the", 4, 0.1983f), Anchor(model, "▁circle", 4, 0.1747f, textIndex: 1), Anchor(model, "What", last, 0.174f, textIndex: 2)];
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
 
         AssertCells(map, Crop(model, image), model.Config, [4, last]);
     }
@@ -171,7 +171,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         AnchorInfo[] anchors = [Anchor(model, "▁the", 4, 0.1983f), Anchor(model, "▁circle", 4, 0.1747f, textIndex: 1), Anchor(model, "▁color", 6, 0.1825f, textIndex: 2)];
         byte[] crop = Crop(model, image);
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
 
         AnchorMap.Geometry g = AnchorMap.Measure(model.Config);
         IReadOnlyList<string> lines = AnchorMap.CellLines([anchors[0], anchors[1]], g.Cell, g.LabelScale);
@@ -206,7 +206,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         ModelImage image = Image(model, Shapes);
         AnchorInfo[] anchors = [Anchor(model, "▁日本", 20, 0.3f), Anchor(model, "▁€", 21, 0.25f, textIndex: 1), Anchor(model, "👍", 22, 0.2f, textIndex: 2)];
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, anchors, model.Config.Anchoring));
 
         AnchorMap.Geometry g = AnchorMap.Measure(model.Config);
         int x0 = g.CellLeft(20 % 7), y0 = g.CellTop(20 / 7);
@@ -288,7 +288,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         ModelImage image = Image(model, Shapes);
         AttAnchorOptions anchoring = model.Config.Anchoring with { Threshold = threshold, Enabled = !off };
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, [], anchoring));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, [], anchoring));
 
         IReadOnlyList<AnchorMap.LegendLine> legend = AnchorMap.LegendLines(model.Config, [], anchoring, 3);
         Assert.Equal(title, legend[0].Text);
@@ -452,7 +452,7 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         VqaResult result = await model.AnswerAsync(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 3, Anchoring = anchoring });
         Assert.NotEmpty(result.Anchors);
 
-        using SKBitmap map = PngPixels.Decode(AnchorMap.RenderPng(model, image, result));
+        using SKBitmap map = PngImages.Decode(AnchorMap.RenderPng(model, image, result));
 
         AnchorMap.Geometry g = AnchorMap.Measure(model.Config);
         output.WriteLine($"{direction}: {result.Anchors.Count} anchors on {result.Anchors.Select(a => a.PatchIndex).Distinct().Count()} patches; {map.Width} × {map.Height}");
@@ -475,9 +475,9 @@ public sealed class AnchorMapTests(ITestOutputHelper output) : IDisposable
         VqaResult result = await model.AnswerAsync(image, "What color is the circle?", new GenerationOptions { MaxNewTokens = 64 });
         Assert.Equal(4, result.Anchors.Count);
 
-        using SKBitmap expected = PngPixels.Decode(AnchorMap.RenderPng(model, image, result));
+        using SKBitmap expected = PngImages.Decode(AnchorMap.RenderPng(model, image, result));
         Assert.True(File.Exists(DocsImage), $"{DocsImage} is missing; make it with: {DocsCommand}");
-        using SKBitmap committed = PngPixels.Decode(File.ReadAllBytes(DocsImage));
+        using SKBitmap committed = PngImages.Decode(File.ReadAllBytes(DocsImage));
 
         string regenerate = $"docs/anchor-map.png is out of date; regenerate it from the repository root with: {DocsCommand}";
         Assert.True((expected.Width, expected.Height) == (committed.Width, committed.Height),

@@ -1,4 +1,4 @@
-using AttAnchor.Models.Tests;
+using AttAnchor.TestSupport;
 using SkiaSharp;
 
 namespace AttAnchor.Visualization.Tests;
@@ -20,7 +20,7 @@ public sealed class ChartCanvasTests : IDisposable
         chart.SavePng(path);
         byte[] png = File.ReadAllBytes(path);
         Assert.Equal(0x89, png[0]);
-        return PngPixels.Decode(png);
+        return PngImages.Decode(png);
     }
 
     private static int Count(SKBitmap bitmap, SKColor color, int left, int top, int right, int bottom)

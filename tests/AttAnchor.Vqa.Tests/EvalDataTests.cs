@@ -1,7 +1,7 @@
 using System.Text.Json;
 using AttAnchor.Vqa.Eval;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// Reading POPE-format question files, JSON lines or one JSON array: the fields, image paths beside the file or under

@@ -7,7 +7,7 @@ using AttAnchor.Vqa.Eval;
 using SkiaSharp;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The console's <c>eval</c> subcommand: --config parsing, usage and data errors (one line, nothing on stdout),

@@ -6,7 +6,7 @@ using AttAnchor.Vqa;
 using SkiaSharp;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The console's <c>--anchor-map FILE</c>: it writes the library's map of the answer after answering, says so in
@@ -50,8 +50,8 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
         };
         VqaResult result = await model.AnswerAsync(image, Question, new GenerationOptions { MaxNewTokens = 3, Anchoring = anchoring });
         Assert.Equal(anchors, result.Anchors.Count);
-        using SKBitmap written = PngPixels.Decode(File.ReadAllBytes(path));
-        using SKBitmap expected = PngPixels.Decode(AnchorMap.RenderPng(model, image, result));
+        using SKBitmap written = PngImages.Decode(File.ReadAllBytes(path));
+        using SKBitmap expected = PngImages.Decode(AnchorMap.RenderPng(model, image, result));
         Assert.Equal((expected.Width, expected.Height), (written.Width, written.Height));
         Assert.True(expected.Pixels.SequenceEqual(written.Pixels), "the console's map is the library's map of the same answer");
     }
@@ -70,7 +70,7 @@ public sealed class AnchorMapConsoleTests(ITestOutputHelper output) : IDisposabl
         string[] lines = stdout.TrimEnd('\n').Split('\n');
         Assert.Equal($"anchor map: {path} (4 anchors)", lines[^1]);
         Assert.Single(lines, l => l.StartsWith("anchor map:", StringComparison.Ordinal));
-        using SKBitmap map = PngPixels.Decode(File.ReadAllBytes(path));
+        using SKBitmap map = PngImages.Decode(File.ReadAllBytes(path));
         AnchorMap.Geometry g = AnchorMap.Measure(ShapesModel.Get(ShapesModel.AttAnchorTrained).Config);
         Assert.Equal(g.ImageLeft + g.ImageSide + 1 + AnchorMap.Margin, map.Width);
     }

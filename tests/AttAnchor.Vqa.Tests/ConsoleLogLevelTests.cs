@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using AttAnchor.Vqa;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The console's <c>--log-level</c>: silent by default; at a level, the library's log goes to stderr one line per

@@ -1,6 +1,6 @@
 using AttAnchor.Vqa.Eval;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The evaluator's scoring without a model: POPE's metrics on hand-computed confusion counts (the degenerate

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The console's <c>tokenize</c> command: the prompt's ids as Hugging Face's LLaVA processor gives them before the image
@@ -12,7 +12,7 @@ public sealed class TokenizeCommandTests : IDisposable
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
-    public static TheoryData<string, int, string> Prompts => TokenizerTests.Prompts;
+    public static TheoryData<string, int, string> Prompts => ReferenceCases.Prompts;
 
     [Theory]
     [MemberData(nameof(Prompts))]

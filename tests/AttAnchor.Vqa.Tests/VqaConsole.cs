@@ -1,7 +1,7 @@
 using System.Globalization;
 using AttAnchor.Vqa;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>Runs the VQA console in-process, as its command line would, and keeps what it wrote.</summary>
 public static class VqaConsole

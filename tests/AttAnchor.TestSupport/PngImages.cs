@@ -1,9 +1,9 @@
 using SkiaSharp;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.TestSupport;
 
-/// <summary>PNG files read back for pixel comparisons (the console's anchor map here, the library's in AttAnchor.Visualization.Tests).</summary>
-public static class PngPixels
+/// <summary>PNG files as the tests compare them: decoded to pixels that can be read one by one.</summary>
+public static class PngImages
 {
     /// <summary>PNG bytes decoded to the platform's 32-bit colours (what <see cref="SKBitmap.Pixels"/> reads directly).</summary>
     public static SKBitmap Decode(byte[] png)

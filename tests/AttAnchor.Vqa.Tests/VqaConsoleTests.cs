@@ -3,7 +3,7 @@ using System.Text.Json;
 using AttAnchor.Vqa;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.Vqa.Tests;
 
 /// <summary>
 /// The VQA console (tools/AttAnchor.Vqa) run in-process: with --json it reproduces every reference
@@ -21,7 +21,7 @@ public class VqaConsoleTests(ITestOutputHelper output)
 
     private static readonly string[] TimingFields = ["preprocess", "vision", "projector", "anchor", "prefill", "decode", "total"];
 
-    public static TheoryData<string, int, string> Generations => PipelineTests.Generations;
+    public static TheoryData<string, int, string> Generations => ReferenceCases.Generations;
 
     [Theory]
     [MemberData(nameof(Generations))]
