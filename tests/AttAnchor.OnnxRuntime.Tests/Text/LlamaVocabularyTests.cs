@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.Tests.Text;
 
 /// <summary>
 /// The library's SentencePiece encoder and decoder on the real Llama / Llama 2 vocabulary (32,000 pieces,

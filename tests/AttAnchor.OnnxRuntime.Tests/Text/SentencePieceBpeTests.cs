@@ -1,7 +1,7 @@
 using System.Text;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.Tests.Text;
 
 /// <summary>
 /// The library's SentencePiece BPE (a heap of candidate pairs over a linked list) against a naive one written from the

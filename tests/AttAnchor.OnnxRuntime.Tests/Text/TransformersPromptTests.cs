@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 using AttAnchor.OnnxRuntime;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.Tests.Text;
 
 /// <summary>
 /// Whole LLaVA prompts on the real Llama vocabulary against what Hugging Face <c>transformers</c> 5.17 gives
