@@ -3,7 +3,7 @@ namespace AttAnchor.OnnxRuntime.Tests.Imaging;
 /// <summary>
 /// <see cref="PilBicubic"/>: hand-computed cases, properties, the windowed and padded paths against a
 /// plain two-pass version, and argument checks. (Bit-exactness with Pillow itself on real images is
-/// checked against the fixtures' references in AttAnchor.Models.Tests.PreprocessingTests.)
+/// checked against the fixtures' references in AttAnchor.OnnxRuntime.IntegrationTests.PreprocessingTests.)
 /// </summary>
 public class PilBicubicTests
 {

@@ -2,7 +2,7 @@ using System.Globalization;
 using AttAnchor.OnnxRuntime;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// <see cref="ImageSession"/>: several questions about one image answered from one image encoding and one shared

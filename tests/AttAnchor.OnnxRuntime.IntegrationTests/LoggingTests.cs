@@ -3,7 +3,7 @@ using AttAnchor.OnnxRuntime;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The library's logging: silent by default; with a logger factory, the device decision and its reason, each

@@ -2,7 +2,7 @@ using System.Globalization;
 using AttAnchor.GraphCheck;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The references' own consistency: GraphCheck's pixel values from each reference crop reproduce NumPy's,

@@ -3,7 +3,7 @@ using System.Text;
 using static AttAnchor.TestSupport.ReadmeBlocks;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// Keeps the pipeline example true where it is shown, in README.md and in the AttAnchor.OnnxRuntime package's

@@ -3,7 +3,7 @@ using AttAnchor.OnnxRuntime;
 using AttAnchor.Vqa.Eval;
 using Microsoft.ML.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// Decoders rebuilt by <c>tools/python/fuse.py</c> (GroupQueryAttention, fused projections): the committed

@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// Opening broken model folders (copies of a fixture with one thing wrong) and asking bad questions:

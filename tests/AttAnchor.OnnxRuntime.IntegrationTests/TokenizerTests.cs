@@ -1,6 +1,6 @@
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The library's prompt tokenizer on each fixture's tokenizer.model gives Python sentencepiece's ids for the prompt

@@ -2,7 +2,7 @@ using System.Globalization;
 using AttAnchor.OnnxRuntime;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The library's pipeline (<see cref="VisionLanguageModel"/>) from the original image files and question

@@ -2,7 +2,7 @@ using System.Text.Json;
 using AttAnchor.OnnxRuntime;
 using Microsoft.Extensions.AI;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The Microsoft.Extensions.AI client over the shapes model: answers equal the library's own, options map to

@@ -6,7 +6,7 @@ using AttAnchor.Vqa;
 using AttAnchor.Vqa.Eval;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The shapes models trained here (models/shapes): their graphs agree with PyTorch, the default model answers

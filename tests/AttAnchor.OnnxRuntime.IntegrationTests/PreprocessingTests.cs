@@ -5,7 +5,7 @@ using AttAnchor.OnnxRuntime;
 using Microsoft.Extensions.AI;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The library's image path against the Python reference (<c>tools/python/llavagen/imageproc.py</c>: Pillow

@@ -4,7 +4,7 @@ using System.Text.Json;
 using AttAnchor.OnnxRuntime;
 using Xunit.Abstractions;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// The public generation API (<see cref="VisionLanguageModel.Answer"/>, <see cref="AnswerStream"/>,

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// <see cref="StreamingDetokenizer"/> on each fixture's tokenizer against the texts SentencePiece decoded

@@ -3,7 +3,7 @@ using System.Text;
 using static AttAnchor.TestSupport.ReadmeBlocks;
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// Keeps the AttAnchor.OnnxRuntime package README's "Many questions about one image" example true: the README holds

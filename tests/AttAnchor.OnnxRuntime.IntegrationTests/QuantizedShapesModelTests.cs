@@ -1,6 +1,6 @@
 using AttAnchor.OnnxRuntime;
 
-namespace AttAnchor.Models.Tests;
+namespace AttAnchor.OnnxRuntime.IntegrationTests;
 
 /// <summary>
 /// models/shapes/attanchor-q4: the AttAnchor shapes model with its decoder's MatMul weights rewritten to ONNX Runtime's
