@@ -9,4 +9,5 @@ FIXTURES = os.path.join(MODELS, "fixtures")
 IMAGES = os.path.join(FIXTURES, "images")                 # the committed test images
 GENERATED = os.path.join(MODELS, "generated")             # git ignores it
 SHAPES = os.path.join(MODELS, "shapes")
-GRAPH_CHECK = os.path.join(MODELS, "GraphCheck")          # the .NET console that runs a folder's graph checks
+GRAPH_CHECK = os.path.join(REPO, "tools", "GraphCheck")   # the .NET console that runs a folder's graph checks
+POPE_EXCERPTS = os.path.join(MODELS, "pope-excerpts")     # the excerpts of POPE's question files

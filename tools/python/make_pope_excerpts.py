@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Cuts the excerpts in this folder from POPE's question files and draws their stand-in images.
+"""Cuts the excerpts in models/pope-excerpts/ from POPE's question files and draws their stand-in images.
 
-    /usr/bin/python3 models/pope-excerpts/make_excerpts.py --pope POPE
-    /usr/bin/python3 models/pope-excerpts/make_excerpts.py --pope POPE --commit 08d957b917e5a378a2f99d35b6293c536a66298b
+    /usr/bin/python3 tools/python/make_pope_excerpts.py --pope POPE
+    /usr/bin/python3 tools/python/make_pope_excerpts.py --pope POPE --commit 08d957b917e5a378a2f99d35b6293c536a66298b
 
 POPE is a clone of https://github.com/AoiDragon/POPE. Without --commit the files are read from its
 work tree; with --commit they are read from that commit (`git -C POPE show COMMIT:PATH`), which
@@ -25,7 +25,9 @@ import sys
 
 from PIL import Image
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+from llavagen import paths
+
+HERE = paths.POPE_EXCERPTS
 ITEMS = 12
 SPLITS = ("random", "popular", "adversarial")
 FILES = ([f"output/coco/coco_pope_{s}.json" for s in SPLITS]
