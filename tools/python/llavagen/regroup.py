@@ -35,7 +35,9 @@ def similarity(text, image):
     """[N, M] cosine similarities in float32, clamped to [-1, 1]; -inf where either row is invalid."""
     tu, tv = _unit(text)
     iu, iv = _unit(image)
-    sim = (tu @ iu.T).clamp(-1.0, 1.0)
+    # Each pair's dot product on its own, not a matrix product: BLAS rounds a row by where it falls in
+    # its tile (OpenBLAS on AVX2 does), so two equal rows would not tie and the lowest index could lose.
+    sim = (tu.unsqueeze(1) * iu.unsqueeze(0)).sum(dim=2).clamp(-1.0, 1.0)
     invalid = ~(tv.unsqueeze(1) & iv.unsqueeze(0))
     return sim.masked_fill(invalid, float("-inf"))
 
