@@ -91,7 +91,8 @@ internal sealed class TokenSampler
 
     /// <summary>
     /// Picks the next token id from one row of logits. The row is modified in place: penalised, and
-    /// when sampling also divided by the temperature with NaN replaced by −∞.
+    /// when sampling with a temperature other than 1 also shifted so that its largest logit is 0 and divided by the
+    /// temperature (the shift first, so that a tiny temperature tends to greedy instead of overflowing), with NaN replaced by −∞.
     /// </summary>
     /// <param name="logits">The logits of the last position, <see cref="VocabularySize"/> long.</param>
     /// <param name="history">The ids the repetition penalty applies to (usually the prompt and the tokens generated so far).</param>
@@ -117,11 +118,6 @@ internal sealed class TokenSampler
             _ids[0] = best;
             _lastCount = 1;
             return best;
-        }
-
-        if (Temperature != 1f)
-        {
-            TensorPrimitives.Divide(logits, Temperature, logits);
         }
 
         // The candidates: every id with a logit above −∞ (NaN fails the comparison too).
@@ -168,6 +164,11 @@ internal sealed class TokenSampler
             count = kept;
             max = 0f;
         }
+        else if (Temperature != 1f)
+        {
+            count = ApplyTemperature(logits, count, max);
+            max = 0f;
+        }
 
         if (TopK > 0 && TopK < count)
         {
@@ -181,6 +182,30 @@ internal sealed class TokenSampler
 
         _lastCount = count;
         return Draw(count, max);
+    }
+
+    /// <summary>
+    /// Divides the candidates' distances from the largest logit by the temperature, so that no value overflows however
+    /// small the temperature: the largest becomes 0, and those whose quotient is below float's range (−∞) are dropped,
+    /// which makes a tiny temperature the greedy limit. Returns the number of candidates left.
+    /// </summary>
+    private int ApplyTemperature(Span<float> logits, int count, float max)
+    {
+        double temperature = Temperature;
+        int kept = 0;
+        for (int j = 0; j < count; j++)
+        {
+            float v = (float)(((double)_values[j] - max) / temperature);
+            logits[_ids[j]] = v;
+            if (v > float.NegativeInfinity)
+            {
+                _ids[kept] = _ids[j];
+                _values[kept] = v == 0f ? 0f : v;
+                kept++;
+            }
+        }
+
+        return kept;
     }
 
     private void ApplyRepetitionPenalty(Span<float> logits, ReadOnlySpan<int> history)

@@ -251,6 +251,28 @@ public class TokenSamplerTests
         }
     }
 
+    [Theory]
+    [InlineData(1e-45f)]
+    [InlineData(1e-30f)]
+    [InlineData(1e-10f)]
+    public void A_tiny_temperature_picks_the_argmax_as_greedy_does(float temperature)
+    {
+        // Dividing before subtracting the largest logit overflowed to ∞ − ∞ = NaN, and the draw was uniform noise.
+        const int Vocabulary = 1000;
+        var logitsRandom = new Random(4242);
+        for (int round = 0; round < 200; round++)
+        {
+            float[] logits = [.. Enumerable.Range(0, Vocabulary).Select(_ => (float)((logitsRandom.NextDouble() * 60) - 30))];
+            int expected = Array.IndexOf(logits, logits.Max());
+            foreach ((int topK, float topP) in new[] { (0, 1f), (40, 0.9f) })
+            {
+                var sampler = new TokenSampler(temperature, topK, topP, repetitionPenalty: 1f, seed: round, Vocabulary);
+
+                Assert.Equal(expected, sampler.Next(logits.ToArray(), []));
+            }
+        }
+    }
+
     [Fact]
     public void Repetition_penalty_applies_before_sampling()
     {
