@@ -75,6 +75,13 @@ public sealed record ModelOptions
         init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxImagePixels), value, "The pixel limit must be positive.");
     } = ModelImage.DefaultMaxPixels;
 
+    /// <summary>The largest encoded image, in bytes, that is read; a larger file is refused without being read to its end. Default <see cref="ModelImage.DefaultMaxBytes"/> (256 MiB).</summary>
+    public long MaxImageBytes
+    {
+        get;
+        init => field = value > 0 ? value : throw new ArgumentOutOfRangeException(nameof(MaxImageBytes), value, "The image byte limit must be positive.");
+    } = ModelImage.DefaultMaxBytes;
+
     /// <summary>
     /// Whether <see cref="VisionLanguageModel.LoadImage"/> and the chat client apply an image's EXIF orientation
     /// (<see cref="ExifOrientationMode.Apply"/>, the default, as <c>transformers</c>' <c>load_image</c> does) or keep

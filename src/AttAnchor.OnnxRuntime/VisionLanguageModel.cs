@@ -111,12 +111,12 @@ public sealed class VisionLanguageModel : IDisposable
     }
 
     /// <summary>
-    /// Loads an image file with this model's pixel limit (<see cref="ModelOptions.MaxImagePixels"/>) and EXIF
-    /// orientation mode (<see cref="ModelOptions.ExifOrientation"/>).
+    /// Loads an image file with this model's pixel and byte limits (<see cref="ModelOptions.MaxImagePixels"/>,
+    /// <see cref="ModelOptions.MaxImageBytes"/>) and EXIF orientation mode (<see cref="ModelOptions.ExifOrientation"/>).
     /// </summary>
     /// <param name="path">A JPEG, PNG, BMP, GIF or WebP file.</param>
     /// <returns>The image as 8-bit RGB, its EXIF orientation applied unless the options say to ignore it.</returns>
-    public ModelImage LoadImage(string path) => ModelImage.FromFile(path, Options.MaxImagePixels, Options.ExifOrientation);
+    public ModelImage LoadImage(string path) => ModelImage.FromFile(path, Options.MaxImagePixels, Options.ExifOrientation, Options.MaxImageBytes);
 
     /// <summary>
     /// Starts answering a question about an image. The question and options are checked now; the work

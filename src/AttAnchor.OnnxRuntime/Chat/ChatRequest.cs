@@ -97,6 +97,11 @@ internal sealed record ChatRequest(ModelImage Image, string Question, Generation
             throw new ArgumentException("The message has no image: the model answers questions about an image. Add one as DataContent, e.g. new DataContent(File.ReadAllBytes(\"photo.jpg\"), \"image/jpeg\").", "messages");
         }
 
+        if (image.Data.Length > options.MaxImageBytes)
+        {
+            throw new ArgumentException($"The {image.MediaType} image is {image.Data.Length} bytes, more than ModelOptions.MaxImageBytes ({options.MaxImageBytes}): send a smaller image, or raise the limit if the image is trusted.", "messages");
+        }
+
         ModelImage decoded;
         try
         {

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using SkiaSharp;
 
 namespace AttAnchor.OnnxRuntime;
@@ -16,8 +17,14 @@ namespace AttAnchor.OnnxRuntime;
 /// is refused, never returned half decoded. Pixels equal Pillow 9.4's bit for bit on the committed photographs, in
 /// both EXIF modes, except a GIF's transparent pixels. See docs/images.md.
 /// </remarks>
-public sealed class ModelImage
+public sealed partial class ModelImage
 {
+    /// <summary>
+    /// The default size limit of an encoded image, 256 MiB, far above any photograph: a larger file or stream is
+    /// refused without being read to its end.
+    /// </summary>
+    public const long DefaultMaxBytes = 256L * 1024 * 1024;
+
     /// <summary>
     /// The default pixel limit, Pillow's <c>Image.MAX_IMAGE_PIXELS</c> (89,478,485, about 9459 × 9459):
     /// larger images are refused from their header, before decoding, as decompression bombs are.
@@ -53,23 +60,33 @@ public sealed class ModelImage
     /// <param name="path">The file.</param>
     /// <param name="maxPixels">The largest width × height accepted; checked from the header before decoding.</param>
     /// <param name="exifOrientation">Whether the EXIF orientation is applied (the default, as <c>transformers</c>' <c>load_image</c> does) or ignored.</param>
+    /// <param name="maxBytes">The largest file accepted, in bytes; never more than this (plus one) is read, even from a growing file.</param>
     /// <returns>The image, with <see cref="Source"/> set to <paramref name="path"/>.</returns>
     /// <exception cref="ArgumentException"><paramref name="path"/> is empty.</exception>
     /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> or <paramref name="maxBytes"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
     /// <exception cref="FileNotFoundException">There is no file at <paramref name="path"/>.</exception>
-    /// <exception cref="InvalidDataException">The file is empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
+    /// <exception cref="InvalidDataException">The path is a directory or not a regular file (a device, FIFO or socket), or the file is larger than <paramref name="maxBytes"/>, empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
     /// <exception cref="UnauthorizedAccessException">The file may not be read.</exception>
-    public static ModelImage FromFile(string path, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply)
+    public static ModelImage FromFile(string path, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply, long maxBytes = DefaultMaxBytes)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         CheckDefined(exifOrientation);
+        CheckRegularFile(path);
         byte[] encoded;
         try
         {
-            encoded = File.ReadAllBytes(path);
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 0);
+            long length = stream.Length;
+            if (length > maxBytes)
+            {
+                throw TooLarge($"'{path}' is {length} bytes", maxBytes);
+            }
+
+            encoded = ReadAtMost(stream, maxBytes, length, $"'{path}'");
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
@@ -83,16 +100,18 @@ public sealed class ModelImage
     /// <param name="stream">The stream, read from its current position; it is not disposed.</param>
     /// <param name="maxPixels">The largest width × height accepted; checked from the header before decoding.</param>
     /// <param name="exifOrientation">Whether the EXIF orientation is applied (the default, as <c>transformers</c>' <c>load_image</c> does) or ignored.</param>
+    /// <param name="maxBytes">The most bytes read from the stream; a stream with more is refused after reading this many plus one.</param>
     /// <returns>The image; <see cref="Source"/> is the file's path when <paramref name="stream"/> is a <see cref="FileStream"/>.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="stream"/> is <see langword="null"/>.</exception>
     /// <exception cref="ArgumentException"><paramref name="stream"/> cannot be read.</exception>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
-    /// <exception cref="InvalidDataException">The data is empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxPixels"/> or <paramref name="maxBytes"/> is not positive, or <paramref name="exifOrientation"/> is not defined.</exception>
+    /// <exception cref="InvalidDataException">The data is longer than <paramref name="maxBytes"/>, empty, not an image, in an unsupported format, truncated or corrupt, above the pixel limit, or smaller than <see cref="MinimumSide"/>.</exception>
     /// <exception cref="IOException">Reading the stream failed.</exception>
-    public static ModelImage FromStream(Stream stream, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply)
+    public static ModelImage FromStream(Stream stream, long maxPixels = DefaultMaxPixels, ExifOrientationMode exifOrientation = ExifOrientationMode.Apply, long maxBytes = DefaultMaxBytes)
     {
         ArgumentNullException.ThrowIfNull(stream);
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxPixels);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxBytes);
         CheckDefined(exifOrientation);
         if (!stream.CanRead)
         {
@@ -100,9 +119,9 @@ public sealed class ModelImage
         }
 
         string? source = (stream as FileStream)?.Name;
-        using var copy = new MemoryStream();
-        stream.CopyTo(copy);
-        return Decode(copy.GetBuffer().AsSpan(0, (int)copy.Length), maxPixels, exifOrientation, source);
+        long hint = stream.CanSeek ? Math.Max(0, stream.Length - stream.Position) : 0;
+        byte[] encoded = ReadAtMost(stream, maxBytes, hint, source is null ? "The image stream" : $"'{source}'");
+        return Decode(encoded, maxPixels, exifOrientation, source);
     }
 
     /// <summary>Decodes an encoded image (JPEG, PNG, BMP, GIF or WebP), applying its EXIF orientation unless told to ignore it.</summary>
@@ -146,6 +165,98 @@ public sealed class ModelImage
 
     /// <inheritdoc/>
     public override string ToString() => Source is null ? $"{Width}×{Height} RGB image" : $"{Width}×{Height} RGB image from {Source}";
+
+    /// <summary>Refuses a directory or a path that is not a regular file (a device, FIFO or socket) before it is opened: reading one may never end or never return.</summary>
+    private static void CheckRegularFile(string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidDataException($"'{path}' is a directory, not an image file: pass the path of a JPEG, PNG, BMP, GIF or WebP file.");
+        }
+
+        if (OperatingSystem.IsWindows() || !File.Exists(path))
+        {
+            return; // A missing file is reported when it is opened; Windows paths to devices are not opened as files here.
+        }
+
+        int type;
+        try
+        {
+            if (UnixStat(path, out UnixFileStatus status) != 0)
+            {
+                return; // The open that follows reports why.
+            }
+
+            type = status.Mode & UnixFileTypeMask;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return; // No runtime stat to ask: the byte limit still bounds the read.
+        }
+
+        if (type == UnixDirectory)
+        {
+            throw new InvalidDataException($"'{path}' is a directory, not an image file: pass the path of a JPEG, PNG, BMP, GIF or WebP file.");
+        }
+
+        if (type != UnixRegularFile)
+        {
+            throw new InvalidDataException($"'{path}' is not a regular file (a device, FIFO or socket), so it is not read as an image: pass the path of a JPEG, PNG, BMP, GIF or WebP file.");
+        }
+    }
+
+    /// <summary>Reads at most <paramref name="limit"/> + 1 bytes, and refuses the data when there are more than <paramref name="limit"/>.</summary>
+    private static byte[] ReadAtMost(Stream stream, long limit, long sizeHint, string what)
+    {
+        long cap = Math.Min(limit, Array.MaxLength - 1L);
+        byte[] buffer = new byte[(int)Math.Min(cap + 1, Math.Max(sizeHint + 1, 64 * 1024))];
+        int filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                Array.Resize(ref buffer, (int)Math.Min(cap + 1, 2L * buffer.Length));
+            }
+
+            int read = stream.Read(buffer, filled, buffer.Length - filled);
+            if (read == 0)
+            {
+                break;
+            }
+
+            filled += read;
+            if (filled > cap)
+            {
+                throw TooLarge($"{what} holds more than {cap} bytes", cap);
+            }
+        }
+
+        Array.Resize(ref buffer, filled);
+        return buffer;
+    }
+
+    private static InvalidDataException TooLarge(string what, long limit) =>
+        new($"{what}, more than ModelOptions.MaxImageBytes ({limit}): it was not read. Give a smaller image file, or raise the limit (the maxBytes argument) if the file is trusted.");
+
+    private const int UnixFileTypeMask = 0xF000;
+    private const int UnixDirectory = 0x4000;
+    private const int UnixRegularFile = 0x8000;
+
+    /// <summary>The .NET runtime's own <c>stat</c> (it follows links), from the native library every Unix runtime ships.</summary>
+    [LibraryImport("libSystem.Native", EntryPoint = "SystemNative_Stat", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int UnixStat(string path, out UnixFileStatus status);
+
+    /// <summary>The head of the runtime's <c>FileStatus</c>, padded past its end: only the mode is read.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    private struct UnixFileStatus
+    {
+        public int Flags;
+        public int Mode;
+        public uint Uid;
+        public uint Gid;
+        public long Size;
+        public unsafe fixed long Rest[24];
+    }
 
     private static void CheckDefined(ExifOrientationMode exifOrientation)
     {
