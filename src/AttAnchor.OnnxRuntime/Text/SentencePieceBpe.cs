@@ -43,11 +43,15 @@ internal sealed class SentencePieceBpe
     /// <summary>The model the encoder was built from.</summary>
     public SentencePieceModel Model => _model;
 
-    /// <summary>Reads a <c>tokenizer.model</c> file and builds its encoder.</summary>
+    /// <summary>Reads a <c>tokenizer.model</c> file and builds its encoder; errors name the file by its full path.</summary>
     /// <param name="path">The file.</param>
     /// <exception cref="InvalidDataException">The file is not a SentencePiece model, or not one this encoder can encode exactly (<see cref="Create"/>).</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>
-    public static SentencePieceBpe Open(string path) => Create(SentencePieceModel.Parse(File.ReadAllBytes(path), path), path);
+    public static SentencePieceBpe Open(string path)
+    {
+        string full = Path.GetFullPath(path);
+        return Create(SentencePieceModel.Parse(File.ReadAllBytes(full), full), full);
+    }
 
     /// <summary>Builds an encoder, refusing what it cannot encode exactly.</summary>
     /// <param name="model">A model read from <c>tokenizer.model</c>.</param>

@@ -91,14 +91,15 @@ internal sealed class SentencePieceModel
     /// <summary><c>normalizer_spec.escape_whitespaces</c>: spaces become <c>▁</c>.</summary>
     public bool EscapeWhitespaces { get; private set; } = true;
 
-    /// <summary>Reads a <c>tokenizer.model</c> file.</summary>
-    /// <exception cref="InvalidDataException">The bytes are not a SentencePiece model; the message names <paramref name="source"/>.</exception>
+    /// <summary>Reads a <c>tokenizer.model</c> file: the pieces, the trainer spec and the normaliser spec, each required.</summary>
+    /// <exception cref="InvalidDataException">The bytes are not a complete SentencePiece model; the message names <paramref name="source"/>.</exception>
     public static SentencePieceModel Parse(ReadOnlySpan<byte> bytes, string source)
     {
         var pieces = new List<string>();
         var scores = new List<float>();
         var types = new List<PieceType>();
         var model = new SentencePieceModel();
+        bool sawTrainerSpec = false, sawNormalizerSpec = false;
         try
         {
             var reader = new ProtoReader(bytes);
@@ -111,9 +112,11 @@ internal sealed class SentencePieceModel
                         break;
                     case (2, ProtoReader.Length):
                         model.ReadTrainerSpec(reader.Bytes());
+                        sawTrainerSpec = true;
                         break;
                     case (3, ProtoReader.Length):
                         model.ReadNormalizerSpec(reader.Bytes());
+                        sawNormalizerSpec = true;
                         break;
                     default:
                         reader.Skip(wire);
@@ -123,12 +126,17 @@ internal sealed class SentencePieceModel
         }
         catch (FormatException e)
         {
-            throw new InvalidDataException($"{source}: not a SentencePiece model ({e.Message}). Give the tokenizer.model file of the model's LLM.", e);
+            throw NotAModel(source, e.Message, e);
         }
 
         if (pieces.Count == 0)
         {
-            throw new InvalidDataException($"{source}: not a SentencePiece model (it holds no pieces). Give the tokenizer.model file of the model's LLM.");
+            throw NotAModel(source, "it holds no pieces", null);
+        }
+
+        if (!sawTrainerSpec || !sawNormalizerSpec)
+        {
+            throw NotAModel(source, $"it ends after {pieces.Count} pieces without its {(sawTrainerSpec ? "normalizer_spec" : "trainer_spec")}, so it is truncated", null);
         }
 
         model.Pieces = [.. pieces];
@@ -136,6 +144,10 @@ internal sealed class SentencePieceModel
         model.Types = [.. types];
         return model;
     }
+
+    /// <summary>The one error of a file that does not parse as a SentencePiece model: the file, why, and what to do.</summary>
+    private static InvalidDataException NotAModel(string source, string why, Exception? inner) =>
+        new($"{source}: not a SentencePiece model ({why}). Copy tokenizer.model again from the model's checkpoint (the LLM's own tokenizer.model), or export the model folder again.", inner);
 
     private static void ReadPiece(ReadOnlySpan<byte> message, List<string> pieces, List<float> scores, List<PieceType> types)
     {
