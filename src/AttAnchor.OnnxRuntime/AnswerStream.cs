@@ -70,7 +70,7 @@ public sealed class AnswerStream : IAsyncEnumerable<string>
         {
             using (cancellationToken.Register(static state => ((RunOptions)state!).Terminate = true, run))
             {
-                generator = await Task.Run(() => _model.Prepare(_image, _session, _prompt, _options, run), cancellationToken).ConfigureAwait(false);
+                generator = await Task.Run(() => _model.Prepare(_image, _session, _prompt, _options, run, cancellationToken), cancellationToken).ConfigureAwait(false);
                 var hop = new ThreadPoolHop();
                 while (true)
                 {

@@ -193,12 +193,18 @@ public sealed class VisionLanguageModel : IDisposable
     /// <summary>
     /// The stages before the first token, composed: the image rows (encoded now, or the session's), the prompt's rows,
     /// AttAnchor, the decoder state (resumed from the session's shared prefix when there is one) and its prefill.
+    /// The token is checked before each stage, so a cancelled answer stops at the next stage boundary.
     /// </summary>
-    internal Generator Prepare(ModelImage image, ImageSession? session, Prompt prompt, GenerationOptions options, RunOptions run)
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a stage.</exception>
+    internal Generator Prepare(ModelImage image, ImageSession? session, Prompt prompt, GenerationOptions options, RunOptions run, CancellationToken cancellationToken)
     {
-        ImageRows imageRows = session?.Rows ?? ImageEncoder.Encode(image, run);
+        cancellationToken.ThrowIfCancellationRequested();
+        ImageRows imageRows = session?.Rows ?? ImageEncoder.Encode(image, run, cancellationToken);
+        cancellationToken.ThrowIfCancellationRequested();
         PromptRows promptRows = PromptEncoder.Embed(prompt, run);
+        cancellationToken.ThrowIfCancellationRequested();
         RegroupedSequence sequence = Regrouper.Regroup(prompt, promptRows.Rows, imageRows.Rows, options.Anchoring ?? Config.Anchoring, options.MaxNewTokens);
+        cancellationToken.ThrowIfCancellationRequested();
 
         long start = Stopwatch.GetTimestamp();
         var decoder = new DecoderState(_graphs, Config, _cudaMemory, sequence.Length + options.MaxNewTokens, run);
@@ -214,6 +220,7 @@ public sealed class VisionLanguageModel : IDisposable
         var generator = new Generator(decoder, setup, options, Config, Prompts.Detokenizer, Device);
         try
         {
+            cancellationToken.ThrowIfCancellationRequested();
             generator.Prefill();
             return generator;
         }

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using AttAnchor.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime;
 using Xunit.Abstractions;
 
 namespace AttAnchor.OnnxRuntime.IntegrationTests;
@@ -568,6 +569,43 @@ public class GenerationTests(ITestOutputHelper output)
         });
         Assert.Equal(0, received);
         Assert.Throws<InvalidOperationException>(() => stream.Result);
+    }
+
+    [Fact]
+    public async Task A_cancelled_token_stops_the_stages_before_the_vision_encoder_runs()
+    {
+        (VisionLanguageModel model, ModelImage image, string question, GenerationOptions options, _) = Case(Mha, 0);
+        using var cts = new CancellationTokenSource();
+        await cts.CancelAsync();
+        long encodings = model.ImageEncoder.Encodings;
+
+        // The stages themselves check the token: preprocessing and the vision encoder, embedding, regrouping, prefill.
+        using (RunOptions run = VisionLanguageModel.NewRunOptions())
+        {
+            Prompt prompt = model.PromptEncoder.Encode(question, options.MaxNewTokens);
+            Assert.Throws<OperationCanceledException>(() => model.Prepare(image, session: null, prompt, options, run, cts.Token));
+            Assert.Throws<OperationCanceledException>(() => model.ImageEncoder.Encode(image, run, cts.Token));
+        }
+
+        int received = 0;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (string _ in model.Answer(image, question, options).WithCancellation(cts.Token))
+            {
+                received++;
+            }
+        });
+
+        Assert.Equal(0, received);
+        Assert.Equal(encodings, model.ImageEncoder.Encodings);
+
+        // And with a live token the same calls do run the encoder: the count above can move.
+        using (RunOptions run = VisionLanguageModel.NewRunOptions())
+        {
+            model.ImageEncoder.Encode(image, run, CancellationToken.None);
+        }
+
+        Assert.Equal(encodings + 1, model.ImageEncoder.Encodings);
     }
 
     [Theory]

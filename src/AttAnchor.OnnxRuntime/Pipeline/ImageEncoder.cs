@@ -18,12 +18,15 @@ internal sealed class ImageEncoder(ModelGraphs graphs, ModelConfig config)
     /// <summary>Tests: how many times the vision encoder has run.</summary>
     public long Encodings => Interlocked.Read(ref _encodings);
 
-    /// <summary>Preprocesses and encodes an image.</summary>
-    public ImageRows Encode(ModelImage image, RunOptions run)
+    /// <summary>Preprocesses and encodes an image; the token is checked before each of the two.</summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled before a stage.</exception>
+    public ImageRows Encode(ModelImage image, RunOptions run, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
         long start = Stopwatch.GetTimestamp();
         float[] pixels = ImagePreprocessor.GetPixelValues(image, config);
         TimeSpan preprocess = Stopwatch.GetElapsedTime(start);
+        cancellationToken.ThrowIfCancellationRequested();
         float[] rows = Encode(pixels, run, out TimeSpan vision, out TimeSpan projector);
         return new ImageRows(rows, preprocess, vision, projector);
     }
