@@ -1,5 +1,8 @@
+using System.Buffers;
 using System.Globalization;
+using System.Text;
 using System.Text.Json;
+using System.Text.Unicode;
 
 namespace AttAnchor.OnnxRuntime;
 
@@ -114,10 +117,19 @@ public sealed record ModelConfig
             throw new FileNotFoundException($"{path}: not found; a model folder needs attanchor.json beside its graphs (see the model-folder spec).", path);
         }
 
+        byte[] bytes = File.ReadAllBytes(path);
+        int invalid = FirstInvalidUtf8(bytes);
+        if (invalid >= 0)
+        {
+            string? field = FieldAt(bytes, invalid);
+            throw new InvalidDataException(
+                $"{path}: not valid UTF-8 JSON (byte offset {invalid}{(field is null ? string.Empty : $", in the value of '{field}'")}): save the file as UTF-8, or export the model folder again.");
+        }
+
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
         }
         catch (JsonException e)
         {
@@ -129,6 +141,58 @@ public sealed record ModelConfig
             var reader = new FieldReader(document.RootElement, path);
             return reader.Read();
         }
+    }
+
+    /// <summary>The offset of the first byte that is not part of a valid UTF-8 sequence; −1 when the bytes are valid UTF-8.</summary>
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> bytes)
+    {
+        if (Utf8.IsValid(bytes))
+        {
+            return -1;
+        }
+
+        char[] buffer = new char[bytes.Length];
+        OperationStatus status = Utf8.ToUtf16(bytes, buffer, out int read, out _, replaceInvalidSequences: false, isFinalBlock: true);
+        return status == OperationStatus.Done ? -1 : read;
+    }
+
+    /// <summary>The dotted name of the field whose string value (or name) holds byte <paramref name="offset"/>, or <see langword="null"/> when no token does.</summary>
+    private static string? FieldAt(ReadOnlySpan<byte> bytes, int offset)
+    {
+        var reader = new Utf8JsonReader(bytes, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var names = new List<string>();
+        try
+        {
+            while (reader.Read() && reader.TokenStartIndex <= offset)
+            {
+                long end = reader.TokenStartIndex + (reader.HasValueSequence ? reader.ValueSequence.Length : reader.ValueSpan.Length) + 2;
+                switch (reader.TokenType)
+                {
+                    case JsonTokenType.StartObject:
+                        names.Add(string.Empty);
+                        break;
+                    case JsonTokenType.EndObject when names.Count > 0:
+                        names.RemoveAt(names.Count - 1);
+                        break;
+                    case JsonTokenType.PropertyName when names.Count > 0:
+                        names[^1] = Encoding.UTF8.GetString(reader.ValueSpan);
+                        if (offset < end)
+                        {
+                            return string.Join('.', names);
+                        }
+
+                        break;
+                    case JsonTokenType.String when offset < end:
+                        return string.Join('.', names.Where(n => n.Length > 0));
+                }
+            }
+        }
+        catch (JsonException)
+        {
+            // The JSON is malformed before the bad byte too; the offset alone must do.
+        }
+
+        return null;
     }
 
     /// <summary>Reads the fields of the root object with errors that name the file and the field.</summary>
@@ -168,7 +232,9 @@ public sealed record ModelConfig
             string resize = String("resize_mode");
             return new ModelConfig
             {
-                ModelType = root.TryGetProperty("model_type", out JsonElement type) && type.ValueKind == JsonValueKind.String ? type.GetString()! : "llava",
+                ModelType = !root.TryGetProperty("model_type", out JsonElement type) || type.ValueKind == JsonValueKind.Null
+                    ? "llava"
+                    : type.ValueKind == JsonValueKind.String ? type.GetString()! : throw Error($"'model_type' must be a string such as \"llava\"; it is {Show(type)}"),
                 ImageSize = imageSize,
                 PatchSize = patchSize,
                 NumImageTokens = imageTokens,
@@ -221,7 +287,7 @@ public sealed record ModelConfig
                         ? throw Error("'attanchor.direction' must be \"text_into_image\" or \"image_into_text\"")
                         : AttAnchorOptions.TryParseDirection(direction.GetString(), out AnchorDirection value)
                         ? value
-                        : throw Error($"'attanchor.direction' is {direction}; expected \"text_into_image\" or \"image_into_text\""),
+                        : throw Error($"'attanchor.direction' is {Show(direction)}; expected \"text_into_image\" or \"image_into_text\""),
                 };
             }
 
@@ -236,7 +302,7 @@ public sealed record ModelConfig
             JsonElement value = Field(name);
             return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) && n > 0
                 ? n
-                : throw Error($"'{name}' must be a positive integer; it is {value.GetRawText()}");
+                : throw Error($"'{name}' must be a positive integer; it is {Show(value)}");
         }
 
         private bool? OptionalBool(string name) => !root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null
@@ -245,27 +311,27 @@ public sealed record ModelConfig
             {
                 JsonValueKind.True => true,
                 JsonValueKind.False => false,
-                _ => throw Error($"'{name}' must be true or false; it is {value.GetRawText()}"),
+                _ => throw Error($"'{name}' must be true or false; it is {Show(value)}"),
             };
 
         private int? OptionalNonNegative(string name) => !root.TryGetProperty(name, out JsonElement value) || value.ValueKind == JsonValueKind.Null
             ? null
             : value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) && n >= 0
                 ? n
-                : throw Error($"'{name}' must be a token id (0 or more); it is {value.GetRawText()}");
+                : throw Error($"'{name}' must be a token id (0 or more); it is {Show(value)}");
 
         private int Token(string name, int vocab)
         {
             JsonElement value = Field(name);
             return value.ValueKind == JsonValueKind.Number && value.TryGetInt32(out int n) && n >= 0 && n < vocab
                 ? n
-                : throw Error($"'{name}' must be a token id in 0 … vocab_size − 1 = {vocab - 1}; it is {value.GetRawText()}");
+                : throw Error($"'{name}' must be a token id in 0 … vocab_size − 1 = {vocab - 1}; it is {Show(value)}");
         }
 
         private string String(string name)
         {
             JsonElement value = Field(name);
-            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw Error($"'{name}' must be a string; it is {value.GetRawText()}");
+            return value.ValueKind == JsonValueKind.String ? value.GetString()! : throw Error($"'{name}' must be a string; it is {Show(value)}");
         }
 
         private double[] Channels(string name, bool allowZero)
@@ -273,7 +339,7 @@ public sealed record ModelConfig
             JsonElement value = Field(name);
             if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != 3)
             {
-                throw Error($"'{name}' must hold three numbers (R, G, B); it is {value.GetRawText()}");
+                throw Error($"'{name}' must hold three numbers (R, G, B); it is {Show(value)}");
             }
 
             var result = new double[3];
@@ -283,7 +349,7 @@ public sealed record ModelConfig
                 double x = item.ValueKind == JsonValueKind.Number ? item.GetDouble() : double.NaN;
                 if (!double.IsFinite(x) || (!allowZero && x <= 0))
                 {
-                    throw Error($"'{name}' must hold three {(allowZero ? "finite" : "positive")} numbers; it is {value.GetRawText()}");
+                    throw Error($"'{name}' must hold three {(allowZero ? "finite" : "positive")} numbers; it is {Show(value)}");
                 }
 
                 result[i++] = x;
@@ -293,6 +359,19 @@ public sealed record ModelConfig
         }
 
         private InvalidDataException Error(string what) => new($"{path}: {what}.");
+
+        /// <summary>A value as compact JSON on one line, cut after 80 characters, for messages.</summary>
+        private static string Show(JsonElement value)
+        {
+            var buffer = new ArrayBufferWriter<byte>();
+            using (var writer = new Utf8JsonWriter(buffer))
+            {
+                value.WriteTo(writer);
+            }
+
+            string text = Encoding.UTF8.GetString(buffer.WrittenSpan);
+            return text.Length <= 80 ? text : string.Concat(text.AsSpan(0, 80), "…");
+        }
 
         private static string Quote(string? text) => $"\"{JsonEncodedText.Encode(text ?? string.Empty)}\"";
 
