@@ -83,6 +83,13 @@ public sealed record ModelOptions
     } = ModelImage.DefaultMaxBytes;
 
     /// <summary>
+    /// Whether ONNX Runtime may send its telemetry events (Windows builds send them through ETW; Linux and macOS builds
+    /// have none). Default <see langword="false"/>: <see cref="VisionLanguageModel.Open"/> turns them off before creating
+    /// sessions. ONNX Runtime's environment is one per process, so the model opened last decides.
+    /// </summary>
+    public bool EnableOnnxRuntimeTelemetry { get; init; }
+
+    /// <summary>
     /// Whether <see cref="VisionLanguageModel.LoadImage"/> and the chat client apply an image's EXIF orientation
     /// (<see cref="ExifOrientationMode.Apply"/>, the default, as <c>transformers</c>' <c>load_image</c> does) or keep
     /// the pixels as stored (<see cref="ExifOrientationMode.Ignore"/>, as an image processor given Pillow's

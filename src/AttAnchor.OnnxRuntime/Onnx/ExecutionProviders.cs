@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using AttAnchor.OnnxRuntime.Logging;
 using Microsoft.Extensions.Logging;
 using Microsoft.ML.OnnxRuntime;
@@ -5,7 +6,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace AttAnchor.OnnxRuntime;
 
 /// <summary>Chooses the device a model's graphs run on (CUDA when asked for or available, else the CPU) and says why.</summary>
-internal static class ExecutionProviders
+internal static partial class ExecutionProviders
 {
     public const string CudaProvider = "CUDAExecutionProvider";
 
@@ -13,6 +14,7 @@ internal static class ExecutionProviders
     /// <exception cref="InvalidOperationException">CUDA was asked for and cannot load, or no native ONNX Runtime is present.</exception>
     public static (ModelGraphs Graphs, DeviceInfo Device) OpenGraphs(string folder, ModelConfig config, ModelOptions options, ILogger logger)
     {
+        ApplyTelemetry(options.EnableOnnxRuntimeTelemetry);
         var (graphs, device) = Choose(folder, config, options, logger);
         Log.DeviceChosen(logger, device.Name, device.Reason);
         return (graphs, device);
@@ -60,6 +62,61 @@ internal static class ExecutionProviders
         }
     }
 
+    /// <summary>The telemetry setting last given to ONNX Runtime's environment, or <see langword="null"/> before the first model opened; for tests.</summary>
+    internal static bool? TelemetryEnabled { get; private set; }
+
+    /// <summary>The variable ONNX Runtime reads when its environment is created: 1 keeps its telemetry from starting at all.</summary>
+    internal const string DisableTelemetryVariable = "ORT_DISABLE_TELEMETRY";
+
+    /// <summary>
+    /// Turns ONNX Runtime's telemetry off (or leaves it on, when the application opted in) before any session is created.
+    /// On Linux and macOS its environment writes a telemetry store under <c>~/.cache/Microsoft/DeveloperTools/.onnxruntime</c>
+    /// as it is created, which only <c>ORT_DISABLE_TELEMETRY=1</c> in the process's environment prevents, so that is set
+    /// first (unless the application set the variable itself); <see cref="OrtEnv.DisableTelemetryEvents"/> then stops the
+    /// events. The environment is one per process, so the model opened last decides the events.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No native ONNX Runtime is present at all.</exception>
+    private static void ApplyTelemetry(bool enable)
+    {
+        if (!enable && !OperatingSystem.IsWindows() && Environment.GetEnvironmentVariable(DisableTelemetryVariable) is null)
+        {
+            try
+            {
+                // Environment.SetEnvironmentVariable changes only .NET's copy; ONNX Runtime reads the C library's.
+                _ = SetNativeEnvironmentVariable(DisableTelemetryVariable, "1", overwrite: 0);
+            }
+            catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+            {
+                // No C library to ask: DisableTelemetryEvents below still stops the events.
+            }
+        }
+
+        try
+        {
+            OrtEnv environment = OrtEnv.Instance();
+            if (enable)
+            {
+                environment.EnableTelemetryEvents();
+            }
+            else
+            {
+                environment.DisableTelemetryEvents();
+            }
+
+            TelemetryEnabled = enable;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
+        {
+            throw NoNativeRuntime(e);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int SetNativeEnvironmentVariable(string name, string value, int overwrite);
+
+    private static InvalidOperationException NoNativeRuntime(Exception e) => new(
+        "ONNX Runtime's native library was not found. The application must reference Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu (CUDA) beside AttAnchor.OnnxRuntime.", e);
+
     /// <summary>Whether this process's ONNX Runtime build has the CUDA provider compiled in (the Gpu package).</summary>
     /// <exception cref="InvalidOperationException">No native ONNX Runtime is present at all.</exception>
     public static bool CudaAvailable()
@@ -70,8 +127,7 @@ internal static class ExecutionProviders
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException or TypeInitializationException)
         {
-            throw new InvalidOperationException(
-                "ONNX Runtime's native library was not found. The application must reference Microsoft.ML.OnnxRuntime (CPU) or Microsoft.ML.OnnxRuntime.Gpu (CUDA) beside AttAnchor.OnnxRuntime.", e);
+            throw NoNativeRuntime(e);
         }
     }
 
