@@ -396,10 +396,20 @@ public sealed partial class ModelImage
         }
     }
 
-    /// <summary>The first bytes of the data, for a message about what it is instead.</summary>
+    /// <summary>What the data's first bytes say it is, in words (the bytes themselves are not echoed into messages).</summary>
     private static string Signature(ReadOnlySpan<byte> data)
     {
-        ReadOnlySpan<byte> head = data[..Math.Min(data.Length, 8)];
-        return $"{data.Length} bytes starting {Convert.ToHexString(head)}";
+        string? format = data switch
+        {
+            _ when data.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G']) => "PNG",
+            _ when data.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8]) => "JPEG",
+            _ when data.StartsWith("GIF8"u8) => "GIF",
+            _ when data.StartsWith("BM"u8) => "BMP",
+            _ when data.StartsWith("RIFF"u8) && data.Length >= 12 && data[8..12].SequenceEqual("WEBP"u8) => "WebP",
+            _ => null,
+        };
+        return format is null
+            ? $"{data.Length} bytes that start with no JPEG, PNG, BMP, GIF or WebP signature"
+            : $"{data.Length} bytes that start as a {format} file does, but whose header is corrupt";
     }
 }
