@@ -91,7 +91,7 @@ public sealed class EvalCommandTests(ITestOutputHelper output) : IDisposable
     [InlineData(VqaApp.UsageError, "'--out' is required", "--no-out")]
     [InlineData(VqaApp.UsageError, "'--data' is required", "--no-data")]
     [InlineData(VqaApp.UsageError, "'--model' is required", "--no-model")]
-    [InlineData(VqaApp.UsageError, "--limit must be 1 or more", "--limit", "0")]
+    [InlineData(VqaApp.UsageError, "--limit must be in 1..", "--limit", "0")]
     [InlineData(VqaApp.UsageError, "--max-new-tokens", "--max-new-tokens", "0")]
     [InlineData(VqaApp.UsageError, "--device", "--device", "tpu")]
     [InlineData(VqaApp.UsageError, "--threads", "--threads", "-2")]

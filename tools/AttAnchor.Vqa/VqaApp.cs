@@ -13,7 +13,7 @@ namespace AttAnchor.Vqa;
 /// (<see cref="EvalCommand"/>) evaluates models on POPE-format question files. Every error is one line on
 /// stderr with a non-zero exit code, and nothing on stdout.
 /// </summary>
-internal static class VqaApp
+internal static partial class VqaApp
 {
     /// <summary>The committed model the README's main command runs when no --model is given: the shapes model trained here with AttAnchor.</summary>
     public const string DefaultModel = "models/shapes/attanchor";
@@ -38,19 +38,19 @@ internal static class VqaApp
         public readonly Option<string?> Model = new("--model") { Description = $"A model folder (attanchor.json, the .onnx graphs, tokenizer.model). Default: {DefaultModel}, the shapes model trained here (models/shapes/README.md).", HelpName = "DIR" };
         public readonly Option<string> Image = new("--image") { Description = "The image: JPEG, PNG, BMP, GIF or WebP.", Required = true, HelpName = "FILE" };
         public readonly Option<string> Question = new("--question") { Description = "The question about the image.", Required = true, HelpName = "TEXT" };
-        public readonly Option<float?> Threshold = new("--threshold") { Description = "AttAnchor threshold τ. Default: the model's attanchor.json. 1 or more inserts nothing.", HelpName = "X" };
+        public readonly Option<float?> Threshold = With(NumericOption.OptionalFloat("--threshold", NumericOption.MinThreshold, NumericOption.MaxThreshold), "AttAnchor threshold τ, in [-1, 1]. Default: the model's attanchor.json. 1 inserts nothing.", "X");
         public readonly Option<string?> Direction = new("--direction") { Description = "text-into-image (copy words next to their patches) or image-into-text. Default: the model's attanchor.json (text-into-image).", HelpName = "text-into-image|image-into-text" };
         public readonly Option<bool> NoAnchor = new("--no-anchor") { Description = "The plain LLaVA sequence, nothing inserted (same as τ ≥ 1)." };
-        public readonly Option<int> MaxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate, EOS included.", DefaultValueFactory = _ => 64, HelpName = "N" };
-        public readonly Option<float> Temperature = new("--temperature") { Description = "Sampling temperature; 0 is greedy.", DefaultValueFactory = _ => 0f, HelpName = "X" };
-        public readonly Option<int> TopK = new("--top-k") { Description = "Sample among the k most likely tokens; 0 is off.", DefaultValueFactory = _ => 0, HelpName = "N" };
-        public readonly Option<float> TopP = new("--top-p") { Description = "Sample among the most likely tokens whose probability reaches p; 1 is off.", DefaultValueFactory = _ => 1f, HelpName = "X" };
-        public readonly Option<int?> Seed = new("--seed") { Description = "Seed of the sampler; the same seed gives the same answer.", HelpName = "N" };
-        public readonly Option<float> RepetitionPenalty = new("--repetition-penalty") { Description = "Penalise tokens already in the prompt or answer; 1 is off.", DefaultValueFactory = _ => 1f, HelpName = "X" };
+        public readonly Option<int> MaxNewTokens = With(NumericOption.Int("--max-new-tokens", 1, NumericOption.MaxNewTokens, 64), $"The most tokens to generate, EOS included: 1..{NumericOption.MaxNewTokens}.", "N");
+        public readonly Option<float> Temperature = With(NumericOption.Float("--temperature", 0f, false, NumericOption.MaxTemperature, 0f), $"Sampling temperature in [0, {NumericOption.MaxTemperature}]; 0 is greedy.", "X");
+        public readonly Option<int> TopK = With(NumericOption.Int("--top-k", 0, NumericOption.MaxTopK, 0), $"Sample among the k most likely tokens, 0..{NumericOption.MaxTopK}; 0 is off.", "N");
+        public readonly Option<float> TopP = With(NumericOption.Float("--top-p", 0f, true, 1f, 1f), "Sample among the most likely tokens whose probability reaches p, in (0, 1]; 1 is off.", "X");
+        public readonly Option<int?> Seed = With(NumericOption.OptionalInt("--seed", 0, int.MaxValue), $"Seed of the sampler, 0..{int.MaxValue}; the same seed gives the same answer.", "N");
+        public readonly Option<float> RepetitionPenalty = With(NumericOption.Float("--repetition-penalty", 0f, true, NumericOption.MaxRepetitionPenalty, 1f), $"Penalise tokens already in the prompt or answer, in (0, {NumericOption.MaxRepetitionPenalty}]; 1 is off.", "X");
         public readonly Option<string[]> Stop = new("--stop") { Description = "Stop when the answer contains this text (repeatable).", HelpName = "TEXT" };
         public readonly Option<string> Device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU, saying which.", HelpName = "cpu|cuda[:N]" };
-        public readonly Option<int> Threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
-        public readonly Option<long> MaxPixels = new("--max-pixels") { Description = "Refuse images with more pixels than this, before decoding them.", DefaultValueFactory = _ => ModelImage.DefaultMaxPixels, HelpName = "N" };
+        public readonly Option<int> Threads = ThreadsOption();
+        public readonly Option<long> MaxPixels = With(NumericOption.Long("--max-pixels", 1, NumericOption.MaxPixels, ModelImage.DefaultMaxPixels), $"Refuse images with more pixels than this, before decoding them: 1..{NumericOption.MaxPixels}.", "N");
         public readonly Option<string> Exif = ExifOption();
         public readonly Option<bool> Json = new("--json") { Description = "Print one JSON object instead of the human-readable report." };
         public readonly Option<string> LogLevel = new("--log-level") { Description = $"Write the library's log (device chosen and why, model-folder checks, anchor counts) to stderr at this level and above: {TextLogger.Levels}.", DefaultValueFactory = _ => "none", HelpName = "LEVEL" };
@@ -101,7 +101,8 @@ internal static class VqaApp
             return Fail(stderr, UsageError, $"{parsed.Errors[0].Message} Run with --help for the options.");
         }
 
-        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false };
+        // The caller handles Ctrl+C and SIGTERM (Program.cs, Termination.cs): System.CommandLine's own handler would throw on a second Ctrl+C.
+        var invocation = new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
         int invoked = await parsed.InvokeAsync(invocation, cancellationToken).ConfigureAwait(false);
         return invoked != 0 ? invoked : code;
     }
@@ -134,11 +135,6 @@ internal static class VqaApp
                 RepetitionPenalty = p.GetValue(o.RepetitionPenalty),
                 StopStrings = p.GetValue(o.Stop) ?? [],
             };
-            if (p.GetValue(o.Threshold) is float t && !float.IsFinite(t))
-            {
-                throw new ArgumentException($"--threshold must be a finite number; got {t.ToString(CultureInfo.InvariantCulture)}.");
-            }
-
             direction = ParseDirection(p.GetValue(o.Direction));
             if (anchorMap is not null)
             {
@@ -253,9 +249,18 @@ internal static class VqaApp
     /// <summary>One line on stderr; nothing on stdout.</summary>
     internal static int Fail(TextWriter stderr, int code, string message)
     {
-        stderr.WriteLine($"error: {OneLine(message)}");
+        stderr.WriteLine($"error: {OneLine(WithoutBytes(message))}");
         return code;
     }
+
+    /// <summary>
+    /// A message without the "(N bytes starting 726F6F74…)" that the image reader appends about data that is not an
+    /// image: those bytes are the file's content (the start of /etc/passwd, say), and an error must not show it.
+    /// </summary>
+    internal static string WithoutBytes(string message) => FileBytes().Replace(message, string.Empty);
+
+    [System.Text.RegularExpressions.GeneratedRegex(@" ?\(\d+ bytes starting [0-9A-Fa-f]*\)")]
+    private static partial System.Text.RegularExpressions.Regex FileBytes();
 
     private static string OneLine(string text) => string.Join(' ', text.Split(['\r', '\n'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
 
@@ -329,11 +334,141 @@ internal static class VqaApp
             throw new ArgumentException($"--anchor-map {path} is a folder; give a file name, such as {Path.Combine(path, "anchor-map.png")}.");
         }
 
-        string? folder = Path.GetDirectoryName(Path.GetFullPath(path));
+        string? folder = Path.GetDirectoryName(FullPath("--anchor-map", path));
         if (folder is not null && !Directory.Exists(folder))
         {
-            throw new ArgumentException($"--anchor-map {path}: the folder {folder} does not exist; create it first, or write the map elsewhere.");
+            throw new ArgumentException(FileAncestor(folder) is { } file
+                ? $"--anchor-map {path}: {file} is a file, not a folder; write the map in a folder."
+                : $"--anchor-map {path}: the folder {folder} does not exist; create it first, or write the map elsewhere.");
         }
+
+        ProbeWritableFile("--anchor-map", path);
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="path"/> can be written, before anything is answered or evaluated: opens it for
+    /// writing (creating it, then deleting it again when it did not exist), without changing a file already there.
+    /// </summary>
+    /// <exception cref="ArgumentException">The file cannot be created or written; the message names the option and the path.</exception>
+    internal static void ProbeWritableFile(string option, string path)
+    {
+        string full = FullPath(option, path);
+        bool existed = File.Exists(full);
+        try
+        {
+            using (new FileStream(full, FileMode.OpenOrCreate, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+            {
+            }
+
+            if (!existed)
+            {
+                File.Delete(full);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            throw new ArgumentException($"{option} {path} cannot be written ({WhyNot(full, e)}); give a path in a folder you can write to.", e);
+        }
+    }
+
+    /// <summary>
+    /// Creates <c>eval --out</c>'s folder if missing and checks that files can be written in it, before anything runs;
+    /// returns whether the folder was created (so that a failed run can take an empty one away again).
+    /// </summary>
+    /// <exception cref="ArgumentException">The folder is a file, lies under a file, or cannot be created or written.</exception>
+    internal static bool PrepareOutFolder(string option, string folder, IEnumerable<string> fileNames)
+    {
+        string full = FullPath(option, folder);
+        if (File.Exists(full))
+        {
+            throw new ArgumentException($"{option} {folder} is a file; give a folder (it is created if missing).");
+        }
+
+        bool created = !Directory.Exists(full);
+        try
+        {
+            Directory.CreateDirectory(full);
+            string probe = Path.Combine(full, string.Create(CultureInfo.InvariantCulture, $".attanchor-write-check-{Environment.ProcessId}"));
+            using (new FileStream(probe, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.DeleteOnClose))
+            {
+            }
+
+            foreach (string name in fileNames)
+            {
+                if (Directory.Exists(Path.Combine(full, name)))
+                {
+                    throw new IOException($"{Path.Combine(full, name)} is a folder where a report file goes");
+                }
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or NotSupportedException)
+        {
+            RemoveIfEmpty(full, created);
+            throw new ArgumentException($"{option} {folder} cannot be written ({WhyNot(full, e)}); give a folder you can write to.", e);
+        }
+
+        return created;
+    }
+
+    /// <summary>Deletes a folder this run created, when it is still empty.</summary>
+    internal static void RemoveIfEmpty(string folder, bool created)
+    {
+        try
+        {
+            if (created && Directory.Exists(folder) && !Directory.EnumerateFileSystemEntries(folder).Any())
+            {
+                Directory.Delete(folder);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // Left as it is: the error the caller reports matters more.
+        }
+    }
+
+    /// <summary>A path made full, or a usage error naming the option when it cannot be (a NUL in it, say).</summary>
+    internal static string FullPath(string option, string path)
+    {
+        try
+        {
+            return path.Contains('\0', StringComparison.Ordinal) ? throw new ArgumentException("NUL") : Path.GetFullPath(path);
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new ArgumentException($"{option}: the path holds a character that is not allowed in a path (such as NUL); give a plain path.", e);
+        }
+    }
+
+    /// <summary>Why a path cannot be written, in a few words: an ancestor that is a file, permission, or the system's reason.</summary>
+    private static string WhyNot(string full, Exception e) =>
+        FileAncestor(Path.GetDirectoryName(full) ?? full) is { } file ? $"{file} is a file, not a folder"
+        : e is UnauthorizedAccessException ? "permission denied"
+        : OneLine(e.Message);
+
+    /// <summary>The nearest ancestor of <paramref name="path"/> (or the path itself) that exists as a file, or null.</summary>
+    private static string? FileAncestor(string path)
+    {
+        for (string? p = Path.GetFullPath(path); p is not null; p = Path.GetDirectoryName(p))
+        {
+            if (File.Exists(p))
+            {
+                return p;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The <c>--threads</c> option, shared by the question and the <c>eval</c> subcommand: 0..<see cref="NumericOption.MaxThreads"/>.</summary>
+    internal static Option<int> ThreadsOption() =>
+        With(NumericOption.Int("--threads", 0, NumericOption.MaxThreads, 0, "0 lets ONNX Runtime choose"), $"ONNX Runtime threads per operator, 0..{NumericOption.MaxThreads}; 0 lets it choose.", "N");
+
+    /// <summary>An option with its help text and value name.</summary>
+    internal static Option<T> With<T>(Option<T> option, string description, string helpName)
+    {
+        option.Description = description;
+        option.HelpName = helpName;
+        return option;
     }
 
     /// <summary>The <c>--exif apply|ignore</c> option, shared by the question and the <c>eval</c> subcommand.</summary>

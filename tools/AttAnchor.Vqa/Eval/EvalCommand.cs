@@ -22,10 +22,11 @@ internal sealed class EvalCommand
     private readonly Option<string[]> _config = new("--config") { Description = $"An AttAnchor setting to run (repeatable): {EvalConfig.Forms}. Default: off and default.", HelpName = "CONFIG" };
     private readonly Option<string?> _images = new("--images") { Description = "Resolve the data's image names under this folder instead of beside each question file (POPE's files name COCO val2014 or GQA images by file name).", HelpName = "DIR" };
     private readonly Option<string?> _questionSuffix = new("--question-suffix") { Description = "Appended to every question after a space, e.g. \"Answer the question using a single word or phrase.\"", HelpName = "TEXT" };
-    private readonly Option<int?> _limit = new("--limit") { Description = "Evaluate only the first N items of every split.", HelpName = "N" };
-    private readonly Option<int> _maxNewTokens = new("--max-new-tokens") { Description = "The most tokens to generate per answer, EOS included (greedy decoding).", DefaultValueFactory = _ => DefaultMaxNewTokens, HelpName = "N" };
+    private readonly Option<int?> _limit = VqaApp.With(NumericOption.OptionalInt("--limit", 1, NumericOption.MaxLimit), $"Evaluate only the first N items of every split, 1..{NumericOption.MaxLimit}.", "N");
+    private readonly Option<int> _maxNewTokens = VqaApp.With(NumericOption.Int("--max-new-tokens", 1, NumericOption.MaxNewTokens, DefaultMaxNewTokens), $"The most tokens to generate per answer, EOS included (greedy decoding): 1..{NumericOption.MaxNewTokens}.", "N");
     private readonly Option<string> _device = new("--device") { Description = "cpu or cuda[:N]. Default: CUDA when its provider loads, else the CPU.", HelpName = "cpu|cuda[:N]" };
-    private readonly Option<int> _threads = new("--threads") { Description = "ONNX Runtime threads per operator; 0 lets it choose.", DefaultValueFactory = _ => 0, HelpName = "N" };
+    private readonly Option<int> _threads = VqaApp.ThreadsOption();
+    private readonly Option<bool> _allowImagesAnywhere = new("--allow-images-anywhere") { Description = "Accept image paths in the data that are absolute or lead out of the question file's folder and the --images folder (with '..'); without it such a line is an error." };
     private readonly Option<string> _exif = VqaApp.ExifOption();
     private readonly Option<string> _out = new("--out") { Description = "The folder for report.json, report.md and report.png (created if missing).", Required = true, HelpName = "DIR" };
 
@@ -33,7 +34,7 @@ internal sealed class EvalCommand
     public EvalCommand()
     {
         Command = new Command("eval", "Evaluates models on POPE-format question files (yes/no and open items) with and without AttAnchor; writes report.json, report.md and report.png.");
-        foreach (Option option in (Option[])[_model, _data, _config, _images, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _exif, _out])
+        foreach (Option option in (Option[])[_model, _data, _config, _images, _allowImagesAnywhere, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _exif, _out])
         {
             Command.Add(option);
         }
@@ -52,32 +53,31 @@ internal sealed class EvalCommand
         int? limit = parsed.GetValue(_limit);
         string? suffix = parsed.GetValue(_questionSuffix) is { } s && !string.IsNullOrWhiteSpace(s) ? s.Trim() : null;
         string outFolder = parsed.GetValue(_out)!;
+        bool createdOut;
         try
         {
             modelOptions = VqaApp.ParseDevice(parsed.GetValue(_device), new ModelOptions { IntraOpThreads = parsed.GetValue(_threads), ExifOrientation = VqaApp.ParseExif(parsed.GetValue(_exif)) });
             generation = new GenerationOptions { MaxNewTokens = parsed.GetValue(_maxNewTokens), Temperature = 0 };
             configs = ParseConfigs(parsed.GetValue(_config) ?? []);
-            if (limit is < 1)
-            {
-                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--limit must be 1 or more; got {limit}."));
-            }
-
             if (string.IsNullOrWhiteSpace(outFolder))
             {
                 throw new ArgumentException("--out must name a folder.");
             }
+
+            // The report's folder is made and written to before anything runs: a run of hours must not fail at its end.
+            createdOut = VqaApp.PrepareOutFolder("--out", outFolder, [EvalReport.JsonFile, EvalReport.MarkdownFile, EvalReport.ChartFile]);
         }
         catch (ArgumentException e)
         {
             return VqaApp.Fail(stderr, VqaApp.UsageError, VqaApp.OptionMessage(e));
         }
 
-        return await VqaApp.RunGuardedAsync(stderr, async () =>
+        bool anywhere = parsed.GetValue(_allowImagesAnywhere);
+        int code = await VqaApp.RunGuardedAsync(stderr, async () =>
         {
             // Everything is checked before the first model opens: the models' attanchor.json, every line, every image.
             IReadOnlyList<ModelEntry> models = ReadModels(parsed.GetValue(_model)!);
-            IReadOnlyList<PopeSplit> splits = PopeData.Load(parsed.GetValue(_data)!, parsed.GetValue(_images), limit);
-            Directory.CreateDirectory(outFolder);
+            IReadOnlyList<PopeSplit> splits = PopeData.Load(parsed.GetValue(_data)!, parsed.GetValue(_images), limit, anywhere);
             var plan = new Plan(models, configs, splits, generation, modelOptions, suffix);
 
             IReadOnlyList<RunReport> runs = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected
@@ -97,6 +97,12 @@ internal sealed class EvalCommand
             stderr.WriteLine($"wrote {Path.Combine(outFolder, EvalReport.JsonFile)}, {EvalReport.MarkdownFile} and {EvalReport.ChartFile}");
             return 0;
         }).ConfigureAwait(false);
+        if (code != 0)
+        {
+            VqaApp.RemoveIfEmpty(Path.GetFullPath(outFolder), createdOut);
+        }
+
+        return code;
     }
 
     /// <summary>The <c>--config</c> values, or <c>off</c> and <c>default</c> when none is given; a repeated value is a usage error.</summary>

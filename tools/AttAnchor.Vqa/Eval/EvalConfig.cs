@@ -50,6 +50,11 @@ internal sealed record EvalConfig(string Argument, AttAnchorOptions? Anchoring)
             throw Bad(value);
         }
 
+        if (tau < NumericOption.MinThreshold || tau > NumericOption.MaxThreshold)
+        {
+            throw new ArgumentException($"--config {value}: τ must be in [{NumericOption.MinThreshold}, {NumericOption.MaxThreshold}] (1 inserts nothing); got {threshold}.");
+        }
+
         return new EvalConfig(value, new AttAnchorOptions { Threshold = tau, Direction = direction });
     }
 

@@ -56,7 +56,8 @@ internal static class PopeData
     /// <exception cref="DirectoryNotFoundException">The images folder does not exist.</exception>
     /// <exception cref="InvalidDataException">A folder holds no question file, a file has no items, an item is bad, an image is missing.</exception>
     /// <exception cref="ArgumentException">Two files give the same split name.</exception>
-    public static IReadOnlyList<PopeSplit> Load(IEnumerable<string> data, string? imagesFolder, int? limit)
+    /// <param name="imagesAnywhere">Accept image paths that are absolute or lead out of the question file's folder and <paramref name="imagesFolder"/> (<c>--allow-images-anywhere</c>).</param>
+    public static IReadOnlyList<PopeSplit> Load(IEnumerable<string> data, string? imagesFolder, int? limit, bool imagesAnywhere = false)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (imagesFolder is not null && !Directory.Exists(imagesFolder))
@@ -67,7 +68,7 @@ internal static class PopeData
         var splits = new List<PopeSplit>();
         foreach (string file in SplitFiles(data))
         {
-            PopeSplit split = ReadSplit(file, imagesFolder, limit);
+            PopeSplit split = ReadSplit(file, imagesFolder, limit, imagesAnywhere);
             PopeSplit? twin = splits.Find(s => string.Equals(s.Name, split.Name, StringComparison.Ordinal));
             if (twin is not null)
             {
@@ -113,15 +114,24 @@ internal static class PopeData
     }
 
     /// <summary>Reads one question file as a split, in either layout, checking every item and image.</summary>
-    public static PopeSplit ReadSplit(string file, string? imagesFolder, int? limit)
+    public static PopeSplit ReadSplit(string file, string? imagesFolder, int? limit, bool imagesAnywhere = false)
     {
         ArgumentNullException.ThrowIfNull(file);
-        var images = new ImageBase(imagesFolder ?? Path.GetDirectoryName(Path.GetFullPath(file))!, imagesFolder is not null);
-        byte[] bytes = File.ReadAllBytes(file);
+        string dataFolder = Path.GetDirectoryName(Path.GetFullPath(file))!;
+        var images = new ImageBase(imagesFolder is null ? dataFolder : Path.GetFullPath(imagesFolder), imagesFolder is not null, dataFolder, imagesAnywhere);
+        byte[] bytes = ReadQuestionFile(file);
         ReadOnlySpan<byte> content = bytes.AsSpan();
         if (content.StartsWith(Encoding.UTF8.Preamble))
         {
             content = content[Encoding.UTF8.Preamble.Length..];
+        }
+
+        int invalid = FirstInvalidUtf8(content);
+        if (invalid >= 0)
+        {
+            int line = content[..invalid].Count((byte)'\n') + 1;
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{file}:{line}: not UTF-8 text (an invalid byte sequence); a question file is JSON in UTF-8."));
         }
 
         int first = content.IndexOfAnyExcept(JsonWhiteSpace);
@@ -141,6 +151,12 @@ internal static class PopeData
         while (reader.ReadLine() is { } line)
         {
             lineNumber++;
+            if (line.Length > MaxLineChars)
+            {
+                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                    $"{file}:{lineNumber}: the line is {line.Length:N0} characters long, more than the {MaxLineChars:N0} a question line may have; an item is one short JSON object."));
+            }
+
             if (!string.IsNullOrWhiteSpace(line))
             {
                 items.Add(ParseLine(line, file, lineNumber, images));
@@ -230,12 +246,19 @@ internal static class PopeData
         }
 
         string? category = root.TryGetProperty("category", out JsonElement c) && c.ValueKind == JsonValueKind.String ? c.GetString() : null;
-        string imagePath = Path.GetFullPath(Path.Combine(images.Folder, image));
+        string imagePath = ResolveImage(image, where, images);
+        if (Directory.Exists(imagePath))
+        {
+            throw new InvalidDataException($"{where}: 'image' names a folder, {imagePath}, not an image file.");
+        }
+
         if (!System.IO.File.Exists(imagePath))
         {
             string hint = images.Given ? "is --images the folder that holds the images?" : "images are looked up beside the question file unless --images names their folder.";
             throw new InvalidDataException($"{where}: image not found: {imagePath}; {hint}");
         }
+
+        CheckImageFile(imagePath, where);
 
         var (kind, expected) = PopeMetrics.ReadLabel(label);
         return new PopeItem(id.Clone(), image, imagePath, question, label, kind, expected, category, file, lineNumber);
@@ -280,8 +303,183 @@ internal static class PopeData
         return message[..end].TrimEnd('.', ' ', '|');
     }
 
-    /// <summary>The folder images are resolved under, and whether <c>--images</c> gave it.</summary>
-    private readonly record struct ImageBase(string Folder, bool Given);
+    /// <summary>
+    /// The folder images are resolved under, whether <c>--images</c> gave it, the question file's folder, and whether
+    /// image paths may lead anywhere (<c>--allow-images-anywhere</c>).
+    /// </summary>
+    private readonly record struct ImageBase(string Folder, bool Given, string DataFolder, bool Anywhere);
+
+    /// <summary>The most bytes a question file may have: POPE's largest is under 1 MiB.</summary>
+    public const long MaxFileBytes = 64L << 20;
+
+    /// <summary>The most characters a line of a JSON-lines file may have: an item is a short object.</summary>
+    public const int MaxLineChars = 1 << 20;
+
+    /// <summary>The most bytes an image file may have.</summary>
+    public const long MaxImageBytes = 256L << 20;
+
+    /// <summary>
+    /// Reads a question file after checking that it is a regular file of at most <see cref="MaxFileBytes"/>: a device
+    /// such as /dev/zero, a pipe (which would block the read) or a folder is refused before a byte is read; a stat of 0
+    /// bytes is what every such special file reports.
+    /// </summary>
+    private static byte[] ReadQuestionFile(string file)
+    {
+        var info = new FileInfo(file);
+        if (Directory.Exists(file))
+        {
+            throw new InvalidDataException($"{file}: a folder, not a question file.");
+        }
+
+        if (!info.Exists)
+        {
+            throw new FileNotFoundException($"--data: no such file or folder: {file}", file);
+        }
+
+        if (info.Length == 0)
+        {
+            throw new InvalidDataException($"{file}: no items (the file is empty, or not a regular file: a device such as /dev/zero, a pipe or a socket); give a question file.");
+        }
+
+        if (info.Length > MaxFileBytes)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{file}: {info.Length:N0} bytes, more than the {MaxFileBytes >> 20} MiB a question file may have; split it into smaller files."));
+        }
+
+        // Read at most one byte past the limit, in case the file grew or its size was not what the file system said.
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        byte[] buffer = new byte[(int)Math.Min(info.Length + 1, MaxFileBytes + 1)];
+        int length = 0;
+        while (length < buffer.Length)
+        {
+            int read = stream.Read(buffer, length, buffer.Length - length);
+            if (read == 0)
+            {
+                break;
+            }
+
+            length += read;
+            if (length == buffer.Length && buffer.Length <= MaxFileBytes)
+            {
+                Array.Resize(ref buffer, (int)Math.Min(2L * buffer.Length, MaxFileBytes + 1));
+            }
+        }
+
+        if (length > MaxFileBytes)
+        {
+            throw new InvalidDataException($"{file}: more than the {MaxFileBytes >> 20} MiB a question file may have; split it into smaller files.");
+        }
+
+        return buffer[..length];
+    }
+
+    /// <summary>The offset of the first byte that does not belong to valid UTF-8, or -1.</summary>
+    private static int FirstInvalidUtf8(ReadOnlySpan<byte> content)
+    {
+        Span<char> chars = stackalloc char[1024];
+        int offset = 0;
+        while (offset < content.Length)
+        {
+            System.Buffers.OperationStatus status = System.Text.Unicode.Utf8.ToUtf16(content[offset..], chars, out int read, out _, replaceInvalidSequences: false, isFinalBlock: true);
+            offset += read;
+            if (status is System.Buffers.OperationStatus.InvalidData or System.Buffers.OperationStatus.NeedMoreData)
+            {
+                return offset;
+            }
+
+            if (status == System.Buffers.OperationStatus.Done)
+            {
+                break;
+            }
+        }
+
+        return -1;
+    }
+
+    /// <summary>
+    /// The full path of an item's image: under <c>--images</c> or the question file's folder, and inside one of them unless
+    /// <c>--allow-images-anywhere</c> was given. A NUL or other control character, an absolute path elsewhere or a
+    /// <c>..</c> that leads out is an error naming the file and line (and not the path, which may be anything).
+    /// </summary>
+    private static string ResolveImage(string image, string where, ImageBase images)
+    {
+        if (image.Any(char.IsControl) || image.IndexOfAny(Path.GetInvalidPathChars()) >= 0)
+        {
+            throw new InvalidDataException($"{where}: 'image' holds a NUL or another control character, which an image path may not; fix the line.");
+        }
+
+        string full;
+        try
+        {
+            full = Path.GetFullPath(Path.Combine(images.Folder, image));
+        }
+        catch (Exception e) when (e is ArgumentException or NotSupportedException or PathTooLongException)
+        {
+            throw new InvalidDataException($"{where}: 'image' is not a valid path; fix the line.", e);
+        }
+
+        if (!images.Anywhere && !IsInside(images.Folder, full) && !IsInside(images.DataFolder, full))
+        {
+            string folders = images.Given ? $"the --images folder {images.Folder} or the question file's folder {images.DataFolder}" : $"the question file's folder {images.DataFolder}";
+            throw new InvalidDataException($"{where}: 'image' leads outside {folders} (an absolute path or '..'); move the image there, or pass --allow-images-anywhere if the data file is trusted.");
+        }
+
+        return full;
+    }
+
+    /// <summary>Whether <paramref name="path"/> (full) lies inside <paramref name="folder"/> (full), by their names.</summary>
+    private static bool IsInside(string folder, string path)
+    {
+        string relative = Path.GetRelativePath(folder, path);
+        return relative != ".." && !relative.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal)
+            && !relative.StartsWith("../", StringComparison.Ordinal) && !Path.IsPathRooted(relative);
+    }
+
+    /// <summary>
+    /// Checks an image file before any model runs: a regular file (a device or pipe stats as 0 bytes and is refused
+    /// before it is opened), at most <see cref="MaxImageBytes"/>, that starts as a JPEG, PNG, BMP, GIF or WebP file does.
+    /// The message names the line and the path, never the file's bytes.
+    /// </summary>
+    private static void CheckImageFile(string path, string where)
+    {
+        long length = new FileInfo(path).Length;
+        if (length == 0)
+        {
+            throw new InvalidDataException($"{where}: image {path} is empty, or not a regular file (a device or a pipe); give an image file.");
+        }
+
+        if (length > MaxImageBytes)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{where}: image {path} has {length:N0} bytes, more than the {MaxImageBytes >> 20} MiB an image file may have."));
+        }
+
+        Span<byte> head = stackalloc byte[12];
+        int read;
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1);
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new InvalidDataException($"{where}: image {path} cannot be read ({(e is UnauthorizedAccessException ? "permission denied" : e.GetType().Name)}).", e);
+        }
+
+        if (!LooksLikeImage(head[..read]))
+        {
+            throw new InvalidDataException($"{where}: {path} is not a JPEG, PNG, BMP, GIF or WebP image; give an image file.");
+        }
+    }
+
+    /// <summary>Whether the bytes start as a JPEG, PNG, BMP, GIF or WebP file does.</summary>
+    private static bool LooksLikeImage(ReadOnlySpan<byte> head) =>
+        head.StartsWith((ReadOnlySpan<byte>)[0xFF, 0xD8, 0xFF])
+        || head.StartsWith((ReadOnlySpan<byte>)[0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A])
+        || head.StartsWith("BM"u8)
+        || head.StartsWith("GIF87a"u8) || head.StartsWith("GIF89a"u8)
+        || (head.Length >= 12 && head.StartsWith("RIFF"u8) && head[8..12].SequenceEqual("WEBP"u8));
 
     private static bool IsQuestionFileName(string path) =>
         Path.GetExtension(path) is { } extension
