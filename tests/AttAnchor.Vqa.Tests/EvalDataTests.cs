@@ -169,7 +169,7 @@ public sealed class EvalDataTests : IDisposable
 
         var e = Assert.Throws<InvalidDataException>(() => PopeData.ReadSplit(file, null, null));
 
-        Assert.Equal($"{file}: no items (the file is empty or holds only blank lines).", e.Message);
+        Assert.StartsWith($"{file}: no items (the file is empty", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -68,6 +68,12 @@ internal static partial class VqaApp
         }
     }
 
+    /// <summary>Every option of every command, by command (<c>""</c> for the question, <c>eval</c>, <c>tokenize</c>): for the tests that hold every numeric option to a range.</summary>
+    internal static IEnumerable<(string Command, Option Option)> AllOptions() =>
+        new Options().Command().Options.Select(o => (string.Empty, o))
+            .Concat(new EvalCommand().Command.Options.Select(o => ("eval", o)))
+            .Concat(new TokenizeCommand().Command.Options.Select(o => ("tokenize", o)));
+
     /// <summary>Runs the console with these arguments; returns the exit code.</summary>
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
     {
@@ -443,6 +449,7 @@ internal static partial class VqaApp
     private static string WhyNot(string full, Exception e) =>
         FileAncestor(Path.GetDirectoryName(full) ?? full) is { } file ? $"{file} is a file, not a folder"
         : e is UnauthorizedAccessException ? "permission denied"
+        : e is FileNotFoundException or DirectoryNotFoundException ? "the file system does not let a file be created there"
         : OneLine(e.Message);
 
     /// <summary>The nearest ancestor of <paramref name="path"/> (or the path itself) that exists as a file, or null.</summary>
