@@ -139,3 +139,40 @@ public sealed class OutputPathTests(ITestOutputHelper output) : IDisposable
         Assert.False(Directory.Exists(outFolder));
     }
 }
+
+/// <summary>
+/// A file given as the question's --image that is not an image (here a copy of a passwd file) is named in the error,
+/// and its bytes are not: the library's message appends the first bytes in hex, which the console leaves out.
+/// </summary>
+public sealed class ImageContentTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("attanchor-image-content-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public async Task A_file_that_is_not_an_image_is_named_and_its_bytes_are_not_shown()
+    {
+        string file = Path.Combine(_folder, "passwd.png");
+        File.WriteAllText(file, "root:x:0:0:root:/root:/bin/bash\n");
+
+        var (code, stdout, stderr) = await VqaConsole.Run(["--model", ShapesModel.ModelFolder("attanchor"), "--image", file, "--question", "What?", "--device", "cpu", "--json"]);
+
+        Assert.Equal(VqaApp.RunError, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Contains(file, stderr, StringComparison.Ordinal);
+        Assert.Contains("not an image", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("726F6F74", stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("bytes starting", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("root:x", stderr, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("The image file x is not an image in a format that can be read (32 bytes starting 726F6F743A783A30). Give a JPEG.",
+        "The image file x is not an image in a format that can be read. Give a JPEG.")]
+    [InlineData("The image data is not an image (3 bytes starting ffd8ff).", "The image data is not an image.")]
+    [InlineData("Nothing to take out (3 bytes).", "Nothing to take out (3 bytes).")]
+    public void Error_messages_lose_the_bytes_the_image_reader_appends(string message, string expected) =>
+        Assert.Equal(expected, VqaApp.WithoutBytes(message));
+}
