@@ -168,6 +168,38 @@ public sealed class ImageContentTests : IDisposable
         Assert.DoesNotContain("root:x", stderr, StringComparison.Ordinal);
     }
 
+    /// <summary>A device that never ends, or a folder, as --image: one line naming it, at once, not a process that grows without end.</summary>
+    [Theory]
+    [InlineData("/dev/zero", "more than 256 MiB")]
+    [InlineData("folder", "is a folder")]
+    [InlineData("empty", "is empty (0 bytes)")]
+    public async Task A_device_a_folder_or_an_empty_file_as_the_image_is_one_line(string image, string expected)
+    {
+        if (image == "/dev/zero" && !OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        string path = image switch
+        {
+            "folder" => _folder,
+            "empty" => Path.Combine(_folder, "empty.png"),
+            _ => image,
+        };
+        if (image == "empty")
+        {
+            File.WriteAllBytes(path, []);
+        }
+
+        var (code, stdout, stderr) = await VqaConsole.Run(["--model", ShapesModel.ModelFolder("attanchor"), "--image", path, "--question", "What?", "--device", "cpu", "--json"]);
+
+        Assert.Equal(VqaApp.RunError, code);
+        Assert.Equal(string.Empty, stdout);
+        Assert.Single(stderr.TrimEnd('\n').Split('\n'));
+        Assert.Contains(path, stderr, StringComparison.Ordinal);
+        Assert.Contains(expected, stderr, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("The image file x is not an image in a format that can be read (32 bytes starting 726F6F743A783A30). Give a JPEG.",
         "The image file x is not an image in a format that can be read. Give a JPEG.")]

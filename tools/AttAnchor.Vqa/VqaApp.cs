@@ -164,7 +164,7 @@ internal static partial class VqaApp
             TimeSpan open = System.Diagnostics.Stopwatch.GetElapsedTime(start);
 
             start = System.Diagnostics.Stopwatch.GetTimestamp();
-            ModelImage image = model.LoadImage(p.GetValue(o.Image)!);
+            ModelImage image = LoadImage(model, p.GetValue(o.Image)!);
             TimeSpan load = System.Diagnostics.Stopwatch.GetElapsedTime(start);
 
             AttAnchorOptions anchoring = model.Config.Anchoring;
@@ -212,6 +212,53 @@ internal static partial class VqaApp
 
             return 0;
         }).ConfigureAwait(false);
+    }
+
+    /// <summary>The most bytes the console reads from an <c>--image</c> whose size the file system does not tell (a pipe, a device): /dev/zero never ends.</summary>
+    internal const long MaxStreamedImageBytes = 256L << 20;
+
+    /// <summary>
+    /// Loads <c>--image</c>: a regular file as the library does; a file that reports 0 bytes (empty, a pipe such as
+    /// bash's <c>&lt;(curl …)</c>, a device) is read to its end but at most <see cref="MaxStreamedImageBytes"/>, so
+    /// that /dev/zero is an error instead of a process that grows without end; a folder is an error naming it.
+    /// </summary>
+    internal static ModelImage LoadImage(VisionLanguageModel model, string path)
+    {
+        if (Directory.Exists(path))
+        {
+            throw new InvalidDataException($"--image {path} is a folder; give an image file.");
+        }
+
+        var info = new FileInfo(path);
+        if (!info.Exists || info.Length > 0)
+        {
+            return model.LoadImage(path);
+        }
+
+        using var buffer = new MemoryStream();
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
+        {
+            byte[] chunk = new byte[81920];
+            int read;
+            while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
+            {
+                buffer.Write(chunk, 0, read);
+                if (buffer.Length > MaxStreamedImageBytes)
+                {
+                    throw new InvalidDataException($"--image {path} gives more than {MaxStreamedImageBytes >> 20} MiB and is not a regular file (a device such as /dev/zero?); give an image file.");
+                }
+            }
+        }
+
+        const string Anonymous = "The image data";
+        try
+        {
+            return ModelImage.FromBytes(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), model.Options.MaxImagePixels, model.Options.ExifOrientation);
+        }
+        catch (InvalidDataException e) when (e.Message.StartsWith(Anonymous, StringComparison.Ordinal))
+        {
+            throw new InvalidDataException($"The image file {path}{e.Message[Anonymous.Length..]}", e);
+        }
     }
 
     /// <summary>
