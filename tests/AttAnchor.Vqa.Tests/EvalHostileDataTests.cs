@@ -76,6 +76,22 @@ public sealed class EvalHostileDataTests(ITestOutputHelper output) : IDisposable
             MakeFifo(Path.Combine(s.Data, "pipe.png"));
             return Write(s, Line(1, "pipe.png", "Is it?", "yes") + "\n");
         }, LinuxOnly: true));
+        data.Add(new Case("in the folder: a link to a FIFO", "not a regular file", 1, s =>
+        {
+            MakeFifo(Path.Combine(s.Outside, "pipe"));
+            File.CreateSymbolicLink(Path.Combine(s.Data, "link.png"), Path.Combine(s.Outside, "pipe"));
+            return Write(s, Line(1, "link.png", "Is it?", "yes") + "\n");
+        }, LinuxOnly: true));
+        data.Add(new Case("in the folder: a link to /dev/zero", "not a regular file", 1, s =>
+        {
+            File.CreateSymbolicLink(Path.Combine(s.Data, "zero.png"), "/dev/zero");
+            return Write(s, Line(1, "zero.png", "Is it?", "yes") + "\n");
+        }, LinuxOnly: true));
+        data.Add(new Case("in the folder: a link to the secret", "is not a JPEG, PNG, BMP, GIF or WebP image", 1, s =>
+        {
+            File.CreateSymbolicLink(Path.Combine(s.Data, "secret.png"), s.SecretFile);
+            return Write(s, Line(1, "secret.png", "Is it?", "yes") + "\n");
+        }));
         data.Add(new Case("in the folder: a folder image", "names a folder", 1, s =>
         {
             Directory.CreateDirectory(Path.Combine(s.Data, "dir.png"));
@@ -153,6 +169,17 @@ public sealed class EvalHostileDataTests(ITestOutputHelper output) : IDisposable
         }));
         data.Add(new Case("the data file is /dev/zero", "not a regular file", 0, _ => "/dev/zero", LinuxOnly: true));
         data.Add(new Case("the data file is /proc/self/environ", "not a regular file", 0, _ => "/proc/self/environ", LinuxOnly: true));
+        data.Add(new Case("a data folder whose split.jsonl is a FIFO", "not a regular file", 0, s =>
+        {
+            MakeFifo(Path.Combine(s.Data, "split.jsonl"));
+            return s.Data;
+        }, LinuxOnly: true));
+        data.Add(new Case("the data file is a link to /dev/zero", "not a regular file", 0, s =>
+        {
+            string file = Path.Combine(s.Data, "split.jsonl");
+            File.CreateSymbolicLink(file, "/dev/zero");
+            return file;
+        }, LinuxOnly: true));
         data.Add(new Case("the data file is a FIFO", "not a regular file", 0, s =>
         {
             string file = Path.Combine(s.Data, "split.jsonl");

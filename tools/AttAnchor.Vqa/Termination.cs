@@ -29,8 +29,17 @@ internal sealed class Termination : IDisposable
     /// <summary>Registers the handlers for SIGINT and SIGTERM.</summary>
     public Termination()
     {
-        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal));
-        _registrations.Add(PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal));
+        foreach (PosixSignal signal in (PosixSignal[])[PosixSignal.SIGINT, PosixSignal.SIGTERM])
+        {
+            try
+            {
+                _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
+            }
+            catch (PlatformNotSupportedException)
+            {
+                // A platform without this signal: the runtime's default applies to it.
+            }
+        }
     }
 
     /// <summary>Cancelled by the first signal.</summary>

@@ -230,6 +230,11 @@ internal static partial class VqaApp
         }
 
         var info = new FileInfo(path);
+        if (info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target)
+        {
+            info = target;   // a link's own size is its target's name's
+        }
+
         if (!info.Exists || info.Length > 0)
         {
             return model.LoadImage(path);

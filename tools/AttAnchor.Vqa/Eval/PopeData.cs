@@ -325,7 +325,7 @@ internal static class PopeData
     /// </summary>
     private static byte[] ReadQuestionFile(string file)
     {
-        var info = new FileInfo(file);
+        FileInfo info = Final(file);
         if (Directory.Exists(file))
         {
             throw new InvalidDataException($"{file}: a folder, not a question file.");
@@ -372,6 +372,23 @@ internal static class PopeData
         }
 
         return buffer[..length];
+    }
+
+    /// <summary>
+    /// The file a path names after every symbolic link is followed: a link's own size is that of its target's name, so
+    /// the checks of size and kind look at the target (a link to a FIFO or /dev/zero is refused as they are).
+    /// </summary>
+    private static FileInfo Final(string path)
+    {
+        var info = new FileInfo(path);
+        try
+        {
+            return info.LinkTarget is not null && info.ResolveLinkTarget(returnFinalTarget: true) is FileInfo target ? target : info;
+        }
+        catch (IOException)
+        {
+            return info;   // a loop of links: the open that follows fails with its own message
+        }
     }
 
     /// <summary>The offset of the first byte that does not belong to valid UTF-8, or -1.</summary>
@@ -443,7 +460,7 @@ internal static class PopeData
     /// </summary>
     private static void CheckImageFile(string path, string where)
     {
-        long length = new FileInfo(path).Length;
+        long length = Final(path).Length;
         if (length == 0)
         {
             throw new InvalidDataException($"{where}: image {path} is empty, or not a regular file (a device or a pipe); give an image file.");
