@@ -214,12 +214,9 @@ internal static partial class VqaApp
         }).ConfigureAwait(false);
     }
 
-    /// <summary>The most bytes the console reads from an <c>--image</c> whose size the file system does not tell (a pipe, a device): /dev/zero never ends.</summary>
-    internal const long MaxStreamedImageBytes = 256L << 20;
-
     /// <summary>
     /// Loads <c>--image</c>: a regular file as the library does; a file that reports 0 bytes (empty, a pipe such as
-    /// bash's <c>&lt;(curl …)</c>, a device) is read to its end but at most <see cref="MaxStreamedImageBytes"/>, so
+    /// bash's <c>&lt;(curl …)</c>, a device) is read to its end but at most the model's <see cref="ModelOptions.MaxImageBytes"/>, so
     /// that /dev/zero is an error instead of a process that grows without end; a folder is an error naming it.
     /// </summary>
     internal static ModelImage LoadImage(VisionLanguageModel model, string path)
@@ -240,6 +237,7 @@ internal static partial class VqaApp
             return model.LoadImage(path);
         }
 
+        long limit = model.Options.MaxImageBytes;
         using var buffer = new MemoryStream();
         using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1))
         {
@@ -248,9 +246,9 @@ internal static partial class VqaApp
             while ((read = stream.Read(chunk, 0, chunk.Length)) > 0)
             {
                 buffer.Write(chunk, 0, read);
-                if (buffer.Length > MaxStreamedImageBytes)
+                if (buffer.Length > limit)
                 {
-                    throw new InvalidDataException($"--image {path} gives more than {MaxStreamedImageBytes >> 20} MiB and is not a regular file (a device such as /dev/zero?); give an image file.");
+                    throw new InvalidDataException($"--image {path} gives more than {limit >> 20} MiB and is not a regular file (a device such as /dev/zero?); give an image file.");
                 }
             }
         }

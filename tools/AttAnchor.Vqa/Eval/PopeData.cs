@@ -315,8 +315,8 @@ internal static class PopeData
     /// <summary>The most characters a line of a JSON-lines file may have: an item is a short object.</summary>
     public const int MaxLineChars = 1 << 20;
 
-    /// <summary>The most bytes an image file may have.</summary>
-    public const long MaxImageBytes = 256L << 20;
+    /// <summary>The most bytes an image file may have: the library's own limit, which the models eval opens apply.</summary>
+    public const long MaxImageBytes = ModelImage.DefaultMaxBytes;
 
     /// <summary>
     /// Reads a question file after checking that it is a regular file of at most <see cref="MaxFileBytes"/>: a device
