@@ -42,14 +42,18 @@ internal static partial class ExecutionProviders
         }
         catch (Exception e) when (e is OnnxRuntimeException || (e is InvalidDataException && e.InnerException is OnnxRuntimeException))
         {
-            string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {OnnxGraph.FirstLine((e.InnerException ?? e).Message)}";
+            var (reason, namesLibrary) = CudaLoadFailure.Describe((e.InnerException ?? e).Message);
+            string why = $"the CUDA execution provider did not load on device {options.CudaDeviceId}: {reason}";
             if (options.Device != DevicePreference.Cuda)
             {
                 Log.CudaFellBack(logger, why);
             }
 
+            string remedy = namesLibrary
+                ? "Install that, or use the CPU."
+                : $"Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.";
             return options.Device == DevicePreference.Cuda
-                ? throw new InvalidOperationException($"CUDA was asked for, but {why}. Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.", e)
+                ? throw new InvalidOperationException($"CUDA was asked for, but {why}. {remedy}", e)
                 : (OpenOn(folder, config, Cpu(options)), new DeviceInfo(DeviceKind.Cpu, 0, why));
         }
     }

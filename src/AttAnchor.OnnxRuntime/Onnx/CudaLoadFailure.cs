@@ -1,0 +1,170 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
+namespace AttAnchor.OnnxRuntime;
+
+/// <summary>Turns ONNX Runtime's "Failed to load shared library" for the CUDA provider into one line naming the missing library and what provides it.</summary>
+/// <remarks>The libraries each platform's CUDA provider (ONNX Runtime 1.32, CUDA 13, cuDNN 9) needs are listed in docs/reliability.md.</remarks>
+internal static partial class CudaLoadFailure
+{
+    private const string Cuda13 = "install the CUDA 13 toolkit or its runtime libraries";
+    private const string Driver = "the NVIDIA driver's library: install a driver that supports CUDA 13";
+    private const string CuDnn = "cuDNN 9: install cuDNN 9 for CUDA 13, or pip's nvidia-cudnn-cu13";
+
+    /// <summary>What ONNX Runtime's own provider libraries' names hold (libonnxruntime_providers_cuda.so, onnxruntime_providers_shared.dll).</summary>
+    private const string OwnFile = "onnxruntime_providers_";
+
+    /// <summary>What provides each library the CUDA provider loads, by file name (Linux sonames and Windows DLLs).</summary>
+    private static readonly Dictionary<string, string> Providers = new(StringComparer.OrdinalIgnoreCase)
+    {
+        ["libcublasLt.so.13"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
+        ["libcublas.so.13"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
+        ["libcurand.so.10"] = $"cuRAND of CUDA 13: {Cuda13}, or pip's nvidia-curand",
+        ["libcudart.so.13"] = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime",
+        ["libcufft.so.12"] = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft",
+        ["libcuda.so.1"] = Driver,
+        ["libcudnn.so.9"] = CuDnn,
+        ["cublasLt64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
+        ["cublas64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
+        ["curand64_10.dll"] = $"cuRAND of CUDA 13: {Cuda13}, or pip's nvidia-curand",
+        ["cudart64_13.dll"] = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime",
+        ["cufft64_12.dll"] = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft",
+        ["nvcuda.dll"] = Driver,
+        ["cudnn64_9.dll"] = CuDnn,
+    };
+
+    /// <summary>
+    /// The libraries libonnxruntime_providers_cuda.so needs, in the order the loader resolves them (its DT_NEEDED entries),
+    /// then cuDNN, which it opens itself.
+    /// </summary>
+    public static readonly IReadOnlyList<string> LinuxDependencies =
+        ["libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", "libcuda.so.1", "libcudnn.so.9"];
+
+    /// <summary>The libraries onnxruntime_providers_cuda.dll imports, then the driver and cuDNN, which it opens itself.</summary>
+    public static readonly IReadOnlyList<string> WindowsDependencies =
+        ["cublasLt64_13.dll", "cublas64_13.dll", "nvcuda.dll", "cudnn64_9.dll"];
+
+    /// <summary>This platform's list: <see cref="LinuxDependencies"/>, <see cref="WindowsDependencies"/>, or none where ONNX Runtime has no CUDA build.</summary>
+    public static IReadOnlyList<string> Dependencies =>
+        OperatingSystem.IsLinux() ? LinuxDependencies : OperatingSystem.IsWindows() ? WindowsDependencies : [];
+
+    /// <summary>The first of <paramref name="libraries"/> that <paramref name="canLoad"/> refuses, or <see langword="null"/> when all load.</summary>
+    public static string? FirstMissing(IEnumerable<string> libraries, Func<string, bool> canLoad) =>
+        libraries.FirstOrDefault(library => !canLoad(library));
+
+    /// <summary>The first of this platform's <see cref="Dependencies"/> that the native loader cannot open here, or <see langword="null"/>.</summary>
+    public static string? FirstMissing() => FirstMissing(Dependencies, CanLoad);
+
+    /// <summary>Whether the native loader opens <paramref name="library"/> by name (through LD_LIBRARY_PATH and the loader's cache, or PATH on Windows).</summary>
+    public static bool CanLoad(string library)
+    {
+        if (!NativeLibrary.TryLoad(library, out IntPtr handle))
+        {
+            return false;
+        }
+
+        NativeLibrary.Free(handle);
+        return true;
+    }
+
+    /// <summary>A library named in ONNX Runtime's message as missing or unusable, with whether it was found at all.</summary>
+    /// <param name="Library">The file name, without its folder.</param>
+    /// <param name="Found">True when the loader found the file but it lacked a symbol or version the provider needs.</param>
+    public readonly record struct Named(string Library, bool Found);
+
+    /// <summary>The library ONNX Runtime's message says failed to load, or <see langword="null"/> when it names none.</summary>
+    public static Named? LibraryIn(string message)
+    {
+        if (WindowsMissing().Matches(message) is { Count: > 0 } windows)
+        {
+            return new Named(BaseName(windows[^1].Groups[1].Value), Found: false);
+        }
+
+        if ((LinuxMissing().Match(message) is { Success: true } linux ? linux : DlopenFailed().Match(message)) is { Success: true } missing)
+        {
+            return new Named(BaseName(missing.Groups[1].Value), Found: false);
+        }
+
+        if (WrongVersion().Match(message) is { Success: true } version)
+        {
+            return new Named(version.Groups[1].Value, Found: true);
+        }
+
+        if (CuDnnNotFound().IsMatch(message))
+        {
+            return new Named(OperatingSystem.IsWindows() ? "cudnn64_9.dll" : "libcudnn.so.9", Found: false);
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether ONNX Runtime's message says a shared library did not load, named or not.</summary>
+    public static bool IsLoadFailure(string message) =>
+        message.Contains("Failed to load shared library", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Failed to load library", StringComparison.OrdinalIgnoreCase)
+        || message.Contains("Error loading", StringComparison.OrdinalIgnoreCase)
+        || LibraryIn(message) is not null;
+
+    /// <summary>
+    /// One line on why the CUDA provider did not load: the library at fault and what provides it when the message names one or
+    /// <paramref name="firstMissing"/> (the probe's answer) does, else the first line of ONNX Runtime's message.
+    /// </summary>
+    /// <param name="message">ONNX Runtime's message.</param>
+    /// <param name="firstMissing">The first needed library the loader cannot open here, from <see cref="FirstMissing()"/>.</param>
+    /// <param name="windows">Whether to give Windows's hint (PATH) rather than Linux's (LD_LIBRARY_PATH).</param>
+    /// <returns>The line, and whether it names the library at fault.</returns>
+    public static (string Reason, bool NamesLibrary) Describe(string message, string? firstMissing, bool windows)
+    {
+        string first = OnnxGraph.FirstLine(message).Trim();
+        if (!IsLoadFailure(message))
+        {
+            return (first, false);
+        }
+
+        string path = windows ? "PATH" : "LD_LIBRARY_PATH";
+        Named? named = LibraryIn(message) ?? (firstMissing is null ? null : new Named(firstMissing, Found: false));
+        if (named is not { } library)
+        {
+            string all = string.Join(", ", windows ? WindowsDependencies : LinuxDependencies);
+            return ($"{first} (every library it needs loads here: {all}; check that they are CUDA 13 and cuDNN 9 builds and the driver supports CUDA 13)", false);
+        }
+
+        string fault = library.Found
+            ? $"{library.Library} was found but is not the version it needs"
+            : $"{library.Library} could not be loaded";
+        if (library.Library.Contains(OwnFile, StringComparison.OrdinalIgnoreCase))
+        {
+            return ($"{fault} (ONNX Runtime's own file: it ships in Microsoft.ML.OnnxRuntime.Gpu and must sit beside the onnxruntime library; restore or publish that package whole)", true);
+        }
+
+        string what = Providers.TryGetValue(library.Library, out string? provider)
+            ? provider
+            : "part of CUDA 13 or cuDNN 9: install them";
+        return ($"{fault} ({what}; then add the folder that holds {library.Library} to {path})", true);
+    }
+
+    /// <summary><see cref="Describe(string, string?, bool)"/> on this machine: probes the loader only when the message names no library.</summary>
+    public static (string Reason, bool NamesLibrary) Describe(string message) =>
+        Describe(message, IsLoadFailure(message) && LibraryIn(message) is null ? FirstMissing() : null, OperatingSystem.IsWindows());
+
+    private static string BaseName(string path) => path[(path.LastIndexOfAny(['/', '\\']) + 1)..];
+
+    // Windows: Error loading "...\onnxruntime_providers_cuda.dll" which depends on "cublasLt64_13.dll" which is missing.
+    [GeneratedRegex("\"([^\"]+?\\.dll)\" which is missing", RegexOptions.IgnoreCase)]
+    private static partial Regex WindowsMissing();
+
+    // Linux: dlerror's "libcublasLt.so.13: cannot open shared object file: No such file or directory".
+    [GeneratedRegex(@"([^\s:'""`]+\.so(?:\.\d+)*): cannot open shared object file")]
+    private static partial Regex LinuxMissing();
+
+    // Linux: cuDNN's own loader, "dlopen failed for libcudnn.so.9".
+    [GeneratedRegex(@"dlopen failed for ([^\s:'""`]+\.so(?:\.\d+)*)")]
+    private static partial Regex DlopenFailed();
+
+    // Linux: "undefined symbol: cudaMallocHost, version libcudart.so.13" or "version `libcublasLt.so.13' not found".
+    [GeneratedRegex(@"version [`']?([A-Za-z0-9_+.-]+\.so(?:\.\d+)*)")]
+    private static partial Regex WrongVersion();
+
+    [GeneratedRegex("cuDNN library was not found", RegexOptions.IgnoreCase)]
+    private static partial Regex CuDnnNotFound();
+}
