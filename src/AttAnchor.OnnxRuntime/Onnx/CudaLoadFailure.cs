@@ -34,15 +34,14 @@ internal static partial class CudaLoadFailure
     };
 
     /// <summary>
-    /// The libraries libonnxruntime_providers_cuda.so needs, in the order the loader resolves them (its DT_NEEDED entries),
-    /// then cuDNN, which it opens itself.
+    /// The libraries libonnxruntime_providers_cuda.so links to, in the order the loader resolves them (its DT_NEEDED entries).
+    /// cuDNN (libcudnn.so.9) is not among them: the provider opens it later, and names it when it is missing.
     /// </summary>
     public static readonly IReadOnlyList<string> LinuxDependencies =
-        ["libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", "libcuda.so.1", "libcudnn.so.9"];
+        ["libcublasLt.so.13", "libcublas.so.13", "libcurand.so.10", "libcudart.so.13", "libcuda.so.1"];
 
-    /// <summary>The libraries onnxruntime_providers_cuda.dll imports, then the driver and cuDNN, which it opens itself.</summary>
-    public static readonly IReadOnlyList<string> WindowsDependencies =
-        ["cublasLt64_13.dll", "cublas64_13.dll", "nvcuda.dll", "cudnn64_9.dll"];
+    /// <summary>The CUDA libraries onnxruntime_providers_cuda.dll imports; it opens the driver (nvcuda.dll) and cuDNN (cudnn64_9.dll) later.</summary>
+    public static readonly IReadOnlyList<string> WindowsDependencies = ["cublasLt64_13.dll", "cublas64_13.dll"];
 
     /// <summary>This platform's list: <see cref="LinuxDependencies"/>, <see cref="WindowsDependencies"/>, or none where ONNX Runtime has no CUDA build.</summary>
     public static IReadOnlyList<string> Dependencies =>
@@ -65,6 +64,54 @@ internal static partial class CudaLoadFailure
 
         NativeLibrary.Free(handle);
         return true;
+    }
+
+    /// <summary>
+    /// Loads libonnxruntime_providers_cuda.so from beside the libonnxruntime.so this process loaded, as ONNX Runtime does, and
+    /// returns the loader's message when that fails (it names the library at fault, which ONNX Runtime's exception does not);
+    /// <see langword="null"/> when it loads, off Linux, or before ONNX Runtime is loaded.
+    /// </summary>
+    public static string? ProviderLoadError()
+    {
+        if (!OperatingSystem.IsLinux() || LoadedOnnxRuntime() is not { } runtime)
+        {
+            return null;
+        }
+
+        string provider = Path.Combine(Path.GetDirectoryName(runtime) ?? ".", "libonnxruntime_providers_cuda.so");
+        try
+        {
+            NativeLibrary.Free(NativeLibrary.Load(provider));
+            return null;
+        }
+        catch (DllNotFoundException e)
+        {
+            return e.Message;
+        }
+    }
+
+    /// <summary>The path of the libonnxruntime.so mapped into this process, from /proc/self/maps, or <see langword="null"/>.</summary>
+    public static string? LoadedOnnxRuntime()
+    {
+        try
+        {
+            foreach (string line in File.ReadLines("/proc/self/maps"))
+            {
+                int slash = line.IndexOf('/', StringComparison.Ordinal);
+                if (slash >= 0 && Path.GetFileName(line.AsSpan(slash)).StartsWith("libonnxruntime.so", StringComparison.Ordinal))
+                {
+                    return line[slash..];
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return null;
     }
 
     /// <summary>A library named in ONNX Runtime's message as missing or unusable, with whether it was found at all.</summary>
@@ -106,14 +153,15 @@ internal static partial class CudaLoadFailure
         || LibraryIn(message) is not null;
 
     /// <summary>
-    /// One line on why the CUDA provider did not load: the library at fault and what provides it when the message names one or
-    /// <paramref name="firstMissing"/> (the probe's answer) does, else the first line of ONNX Runtime's message.
+    /// One line on why the CUDA provider did not load: the library at fault and what provides it when ONNX Runtime's message,
+    /// the loader's own message or the probe names one, else the first line of ONNX Runtime's message.
     /// </summary>
     /// <param name="message">ONNX Runtime's message.</param>
-    /// <param name="firstMissing">The first needed library the loader cannot open here, from <see cref="FirstMissing()"/>.</param>
+    /// <param name="loaderMessage">The loader's message on loading the provider library, from <see cref="ProviderLoadError"/>.</param>
+    /// <param name="firstMissing">The first library the provider links to that the loader cannot open here, from <see cref="FirstMissing()"/>.</param>
     /// <param name="windows">Whether to give Windows's hint (PATH) rather than Linux's (LD_LIBRARY_PATH).</param>
     /// <returns>The line, and whether it names the library at fault.</returns>
-    public static (string Reason, bool NamesLibrary) Describe(string message, string? firstMissing, bool windows)
+    public static (string Reason, bool NamesLibrary) Describe(string message, string? loaderMessage, string? firstMissing, bool windows)
     {
         string first = OnnxGraph.FirstLine(message).Trim();
         if (!IsLoadFailure(message))
@@ -122,11 +170,14 @@ internal static partial class CudaLoadFailure
         }
 
         string path = windows ? "PATH" : "LD_LIBRARY_PATH";
-        Named? named = LibraryIn(message) ?? (firstMissing is null ? null : new Named(firstMissing, Found: false));
+        Named? named = LibraryIn(message)
+            ?? (loaderMessage is null ? null : LibraryIn(loaderMessage))
+            ?? (firstMissing is null ? null : new Named(firstMissing, Found: false));
         if (named is not { } library)
         {
             string all = string.Join(", ", windows ? WindowsDependencies : LinuxDependencies);
-            return ($"{first} (every library it needs loads here: {all}; check that they are CUDA 13 and cuDNN 9 builds and the driver supports CUDA 13)", false);
+            string check = windows ? "check that they are CUDA 13's" : "check that they are CUDA 13's with ldd on libonnxruntime_providers_cuda.so";
+            return ($"{first} (the libraries it links to load here: {all}; {check})", false);
         }
 
         string fault = library.Found
@@ -134,18 +185,29 @@ internal static partial class CudaLoadFailure
             : $"{library.Library} could not be loaded";
         if (library.Library.Contains(OwnFile, StringComparison.OrdinalIgnoreCase))
         {
-            return ($"{fault} (ONNX Runtime's own file: it ships in Microsoft.ML.OnnxRuntime.Gpu and must sit beside the onnxruntime library; restore or publish that package whole)", true);
+            return ($"{fault}; it is ONNX Runtime's own file, shipped in Microsoft.ML.OnnxRuntime.Gpu beside the onnxruntime library: restore or publish that package whole", true);
         }
 
         string what = Providers.TryGetValue(library.Library, out string? provider)
             ? provider
             : "part of CUDA 13 or cuDNN 9: install them";
-        return ($"{fault} ({what}; then add the folder that holds {library.Library} to {path})", true);
+        string where = library.Found
+            ? $"then put the folder that holds the right {library.Library} first on {path}"
+            : $"if it is installed, add the folder that holds it to {path}";
+        return ($"{fault}; it is {what}; {where}", true);
     }
 
-    /// <summary><see cref="Describe(string, string?, bool)"/> on this machine: probes the loader only when the message names no library.</summary>
-    public static (string Reason, bool NamesLibrary) Describe(string message) =>
-        Describe(message, IsLoadFailure(message) && LibraryIn(message) is null ? FirstMissing() : null, OperatingSystem.IsWindows());
+    /// <summary><see cref="Describe(string, string?, string?, bool)"/> on this machine: asks the loader only when ONNX Runtime's message names no library.</summary>
+    public static (string Reason, bool NamesLibrary) Describe(string message)
+    {
+        if (!IsLoadFailure(message) || LibraryIn(message) is not null)
+        {
+            return Describe(message, null, null, OperatingSystem.IsWindows());
+        }
+
+        string? loader = ProviderLoadError();
+        return Describe(message, loader, loader is not null && LibraryIn(loader) is not null ? null : FirstMissing(), OperatingSystem.IsWindows());
+    }
 
     private static string BaseName(string path) => path[(path.LastIndexOfAny(['/', '\\']) + 1)..];
 

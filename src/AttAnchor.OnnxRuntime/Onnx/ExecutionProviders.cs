@@ -50,7 +50,7 @@ internal static partial class ExecutionProviders
             }
 
             string remedy = namesLibrary
-                ? "Install that, or use the CPU."
+                ? "Or use the CPU (DevicePreference.Cpu)."
                 : $"Check the CUDA and cuDNN versions ONNX Runtime {OrtEnv.Instance().GetVersionString()} needs, or use the CPU.";
             return options.Device == DevicePreference.Cuda
                 ? throw new InvalidOperationException($"CUDA was asked for, but {why}. {remedy}", e)

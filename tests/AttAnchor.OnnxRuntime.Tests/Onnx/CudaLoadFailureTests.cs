@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
 
 namespace AttAnchor.OnnxRuntime.Tests.Onnx;
 
@@ -30,18 +31,18 @@ public sealed class CudaLoadFailureTests
     [Fact]
     public void LinuxMessageNamesTheLibraryAndWhatProvidesIt()
     {
-        var (reason, names) = CudaLoadFailure.Describe(LinuxLog, firstMissing: null, windows: false);
+        var (reason, names) = CudaLoadFailure.Describe(LinuxLog, loaderMessage: null, firstMissing: null, windows: false);
 
         Assert.True(names);
-        Assert.StartsWith("libcublasLt.so.13 could not be loaded (cuBLAS of CUDA 13", reason, StringComparison.Ordinal);
+        Assert.StartsWith("libcublasLt.so.13 could not be loaded; it is cuBLAS of CUDA 13", reason, StringComparison.Ordinal);
         Assert.Contains("nvidia-cublas", reason, StringComparison.Ordinal);
-        Assert.EndsWith("add the folder that holds libcublasLt.so.13 to LD_LIBRARY_PATH)", reason, StringComparison.Ordinal);
+        Assert.EndsWith("; if it is installed, add the folder that holds it to LD_LIBRARY_PATH", reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void NamedLibraryWinsOverTheProbe()
     {
-        var (reason, _) = CudaLoadFailure.Describe(LinuxLog, firstMissing: "libcuda.so.1", windows: false);
+        var (reason, _) = CudaLoadFailure.Describe(LinuxLog, loaderMessage: null, firstMissing: "libcuda.so.1", windows: false);
 
         Assert.StartsWith("libcublasLt.so.13 could not be loaded", reason, StringComparison.Ordinal);
         Assert.DoesNotContain("libcuda.so.1", reason, StringComparison.Ordinal);
@@ -52,20 +53,21 @@ public sealed class CudaLoadFailureTests
     {
         Assert.Equal(new CudaLoadFailure.Named("libcudart.so.13", Found: true), CudaLoadFailure.LibraryIn(LinuxWrongBuild));
 
-        var (reason, names) = CudaLoadFailure.Describe(LinuxWrongBuild, firstMissing: null, windows: false);
+        var (reason, names) = CudaLoadFailure.Describe(LinuxWrongBuild, loaderMessage: null, firstMissing: null, windows: false);
 
         Assert.True(names);
-        Assert.StartsWith("libcudart.so.13 was found but is not the version it needs (the CUDA 13 runtime", reason, StringComparison.Ordinal);
+        Assert.StartsWith("libcudart.so.13 was found but is not the version it needs; it is the CUDA 13 runtime", reason, StringComparison.Ordinal);
+        Assert.EndsWith("put the folder that holds the right libcudart.so.13 first on LD_LIBRARY_PATH", reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void WindowsMessageNamesTheDllAndPath()
     {
-        var (reason, names) = CudaLoadFailure.Describe(WindowsMessage, firstMissing: null, windows: true);
+        var (reason, names) = CudaLoadFailure.Describe(WindowsMessage, loaderMessage: null, firstMissing: null, windows: true);
 
         Assert.True(names);
-        Assert.StartsWith("cublasLt64_13.dll could not be loaded (cuBLAS of CUDA 13", reason, StringComparison.Ordinal);
-        Assert.EndsWith("add the folder that holds cublasLt64_13.dll to PATH)", reason, StringComparison.Ordinal);
+        Assert.StartsWith("cublasLt64_13.dll could not be loaded; it is cuBLAS of CUDA 13", reason, StringComparison.Ordinal);
+        Assert.EndsWith("; if it is installed, add the folder that holds it to PATH", reason, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -84,7 +86,7 @@ public sealed class CudaLoadFailureTests
     [InlineData("/usr/local/cuda/lib64/libcublas.so.13: version `libcublas.so.13' not found", "libcublas.so.13", "nvidia-cublas")]
     public void EachLinuxLibraryGetsItsOwnRemedy(string message, string library, string remedy)
     {
-        var (reason, names) = CudaLoadFailure.Describe($"Failed to load library x.so with error: {message}", firstMissing: null, windows: false);
+        var (reason, names) = CudaLoadFailure.Describe($"Failed to load library x.so with error: {message}", loaderMessage: null, firstMissing: null, windows: false);
 
         Assert.True(names);
         Assert.StartsWith(library + " ", reason, StringComparison.Ordinal);
@@ -97,30 +99,32 @@ public sealed class CudaLoadFailureTests
         const string Message = "Failed to load library /app/libonnxruntime_providers_cuda.so with error: " +
             "/app/libonnxruntime_providers_cuda.so: cannot open shared object file: No such file or directory";
 
-        var (reason, _) = CudaLoadFailure.Describe(Message, firstMissing: null, windows: false);
+        var (reason, _) = CudaLoadFailure.Describe(Message, loaderMessage: null, firstMissing: null, windows: false);
 
-        Assert.StartsWith("libonnxruntime_providers_cuda.so could not be loaded (ONNX Runtime's own file", reason, StringComparison.Ordinal);
+        Assert.StartsWith("libonnxruntime_providers_cuda.so could not be loaded; it is ONNX Runtime's own file", reason, StringComparison.Ordinal);
         Assert.DoesNotContain("LD_LIBRARY_PATH", reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void UnnamedFailureTakesTheProbesLibrary()
     {
-        var (reason, names) = CudaLoadFailure.Describe(LinuxException, firstMissing: "libcudart.so.13", windows: false);
+        var (reason, names) = CudaLoadFailure.Describe(LinuxException, loaderMessage: null, firstMissing: "libcudart.so.13", windows: false);
 
         Assert.True(names);
-        Assert.StartsWith("libcudart.so.13 could not be loaded (the CUDA 13 runtime", reason, StringComparison.Ordinal);
+        Assert.StartsWith("libcudart.so.13 could not be loaded; it is the CUDA 13 runtime", reason, StringComparison.Ordinal);
         Assert.Contains("LD_LIBRARY_PATH", reason, StringComparison.Ordinal);
     }
 
     [Fact]
     public void UnnamedFailureWithEverythingLoadingKeepsOnnxRuntimesLineAndListsTheLibraries()
     {
-        var (reason, names) = CudaLoadFailure.Describe(LinuxException, firstMissing: null, windows: false);
+        var (reason, names) = CudaLoadFailure.Describe(LinuxException, loaderMessage: null, firstMissing: null, windows: false);
 
         Assert.False(names);
-        Assert.StartsWith(LinuxException + " (every library it needs loads here: libcublasLt.so.13, ", reason, StringComparison.Ordinal);
-        Assert.Contains("libcudnn.so.9", reason, StringComparison.Ordinal);
+        Assert.Equal(
+            LinuxException + " (the libraries it links to load here: libcublasLt.so.13, libcublas.so.13, libcurand.so.10, libcudart.so.13, " +
+            "libcuda.so.1; check that they are CUDA 13's with ldd on libonnxruntime_providers_cuda.so)",
+            reason);
     }
 
     [Fact]
@@ -129,7 +133,7 @@ public sealed class CudaLoadFailureTests
         const string Message = "[ErrorCode:RuntimeException] CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; expr=cudaSetDevice(info_.device_id);\n" +
             "more detail on the second line";
 
-        var (reason, names) = CudaLoadFailure.Describe(Message, firstMissing: "libcuda.so.1", windows: false);
+        var (reason, names) = CudaLoadFailure.Describe(Message, loaderMessage: null, firstMissing: "libcuda.so.1", windows: false);
 
         Assert.False(names);
         Assert.Equal("[ErrorCode:RuntimeException] CUDA failure 100: no CUDA-capable device is detected ; GPU=0 ; expr=cudaSetDevice(info_.device_id);", reason);
@@ -163,24 +167,92 @@ public sealed class CudaLoadFailureTests
     }
 
     [Fact]
-    public void MessageOnThisMachineIsOneLineNamingLibraryAndRemedy()
+    public void ProbedLibraryOnThisMachineGetsOneLineWithTheRemedy()
     {
         string? missing = CudaLoadFailure.FirstMissing();
+        var (reason, names) = CudaLoadFailure.Describe(LinuxException, loaderMessage: null, firstMissing: missing, windows: false);
+
+        Assert.DoesNotContain('\n', reason);
+        Assert.DoesNotContain('\r', reason);
+        Assert.Equal(missing is not null, names);
+        if (missing is not null)
+        {
+            Assert.StartsWith($"{missing} could not be loaded; it is ", reason, StringComparison.Ordinal);
+            Assert.EndsWith("if it is installed, add the folder that holds it to LD_LIBRARY_PATH", reason, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>.NET's message on loading the provider library by path, with dlerror's text on its second line.</summary>
+    private const string LoaderMissing =
+        "Unable to load shared library '/app/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so' or one of its dependencies. " +
+        "In order to help diagnose loading problems, consider using a tool like strace. If you're using glibc, consider setting the " +
+        "LD_DEBUG environment variable: \nlibcublasLt.so.13: cannot open shared object file: No such file or directory\n";
+
+    private const string LoaderWrongBuild =
+        "Unable to load shared library '/app/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so' or one of its dependencies. " +
+        "In order to help diagnose loading problems, consider using a tool like strace. If you're using glibc, consider setting the " +
+        "LD_DEBUG environment variable: \n/app/runtimes/linux-x64/native/libonnxruntime_providers_cuda.so: undefined symbol: cudaMallocHost, " +
+        "version libcudart.so.13\n";
+
+    [Fact]
+    public void LoaderMessageNamesWhatOnnxRuntimesExceptionDoesNot()
+    {
+        var (missing, _) = CudaLoadFailure.Describe(LinuxException, LoaderMissing, firstMissing: null, windows: false);
+        var (wrong, _) = CudaLoadFailure.Describe(LinuxException, LoaderWrongBuild, firstMissing: "libcudnn.so.9", windows: false);
+
+        Assert.StartsWith("libcublasLt.so.13 could not be loaded; it is cuBLAS of CUDA 13", missing, StringComparison.Ordinal);
+        Assert.StartsWith("libcudart.so.13 was found but is not the version it needs", wrong, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', missing);
+    }
+
+    [Fact]
+    public void ProviderLoadOnThisMachineNamesWhatIsMissing()
+    {
+        _ = Microsoft.ML.OnnxRuntime.OrtEnv.Instance();
+        string? runtime = CudaLoadFailure.LoadedOnnxRuntime();
+        if (!OperatingSystem.IsLinux())
+        {
+            Assert.Null(CudaLoadFailure.ProviderLoadError());
+            return;
+        }
+
+        Assert.NotNull(runtime);
+        Assert.True(File.Exists(runtime), runtime);
+        Assert.StartsWith("libonnxruntime.so", Path.GetFileName(runtime), StringComparison.Ordinal);
+
+        string provider = Path.Combine(Path.GetDirectoryName(runtime)!, "libonnxruntime_providers_cuda.so");
+        string? error = CudaLoadFailure.ProviderLoadError();
+        if (!File.Exists(provider))
+        {
+            // The CPU package, which these tests use: the provider file itself is what is missing.
+            Assert.NotNull(error);
+            Assert.Equal(new CudaLoadFailure.Named("libonnxruntime_providers_cuda.so", Found: false), CudaLoadFailure.LibraryIn(error));
+        }
+        else if (error is not null)
+        {
+            Assert.NotNull(CudaLoadFailure.LibraryIn(error));
+        }
+    }
+
+    [Fact]
+    public void MessageOnThisMachineIsOneLineNamingLibraryAndRemedy()
+    {
+        string? loader = CudaLoadFailure.ProviderLoadError();
+        string? expected = (loader is null ? null : CudaLoadFailure.LibraryIn(loader)?.Library) ?? CudaLoadFailure.FirstMissing();
         var (reason, names) = CudaLoadFailure.Describe(LinuxException);
 
         Assert.DoesNotContain('\n', reason);
         Assert.DoesNotContain('\r', reason);
-        if (missing is null)
+        if (expected is null)
         {
-            // A machine where every CUDA library loads: ONNX Runtime's own line stays, with the list checked.
+            // A machine where the provider loads: ONNX Runtime's own line stays, with the libraries checked.
             Assert.False(names);
             Assert.StartsWith(LinuxException, reason, StringComparison.Ordinal);
         }
         else
         {
             Assert.True(names);
-            Assert.StartsWith($"{missing} could not be loaded (", reason, StringComparison.Ordinal);
-            Assert.Contains(OperatingSystem.IsWindows() ? " to PATH)" : " to LD_LIBRARY_PATH)", reason, StringComparison.Ordinal);
+            Assert.Matches($"^{Regex.Escape(expected)} (could not be loaded|was found but is not the version it needs); it is .+(PATH|whole)$", reason);
         }
     }
 }
