@@ -4,7 +4,7 @@ using System.Text.RegularExpressions;
 namespace AttAnchor.OnnxRuntime;
 
 /// <summary>Turns ONNX Runtime's "Failed to load shared library" for the CUDA provider into one line naming the missing library and what provides it.</summary>
-/// <remarks>The libraries each platform's CUDA provider (ONNX Runtime 1.32, CUDA 13, cuDNN 9) needs are listed in docs/reliability.md.</remarks>
+/// <remarks>The libraries the CUDA provider of ONNX Runtime 1.32 needs, and what provides each, are listed in docs/reliability.md.</remarks>
 internal static partial class CudaLoadFailure
 {
     private const string Cuda13 = "install the CUDA 13 toolkit or its runtime libraries";
@@ -26,7 +26,6 @@ internal static partial class CudaLoadFailure
         ["libcudnn.so.9"] = CuDnn,
         ["cublasLt64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
         ["cublas64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
-        ["curand64_10.dll"] = $"cuRAND of CUDA 13: {Cuda13}, or pip's nvidia-curand",
         ["cudart64_13.dll"] = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime",
         ["cufft64_12.dll"] = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft",
         ["nvcuda.dll"] = Driver,
