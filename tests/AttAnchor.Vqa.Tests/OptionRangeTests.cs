@@ -35,6 +35,7 @@ public sealed class OptionRangeTests(ITestOutputHelper output) : IDisposable
         new("eval", "--limit", false, 1, NumericOption.MaxLimit),
         new("eval", "--max-new-tokens", false, 1, NumericOption.MaxNewTokens),
         new("eval", "--threads", false, 0, NumericOption.MaxThreads),
+        new("eval", "--progress-interval", false, 1, NumericOption.MaxProgressInterval),
     ];
 
     /// <summary>Values outside each option's range, and what the message says of them.</summary>

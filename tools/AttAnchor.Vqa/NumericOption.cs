@@ -32,6 +32,9 @@ internal static class NumericOption
     /// <summary>The highest <c>eval --limit</c>.</summary>
     public const int MaxLimit = 10_000_000;
 
+    /// <summary>The most seconds <c>eval --progress-interval</c> may ask between two progress lines: an hour.</summary>
+    public const int MaxProgressInterval = 3600;
+
     /// <summary>The AttAnchor threshold's range: a cosine similarity's; 1 inserts nothing.</summary>
     public const float MinThreshold = -1f, MaxThreshold = 1f;
 

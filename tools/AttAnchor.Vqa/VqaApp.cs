@@ -75,7 +75,11 @@ internal static partial class VqaApp
             .Concat(new TokenizeCommand().Command.Options.Select(o => ("tokenize", o)));
 
     /// <summary>Runs the console with these arguments; returns the exit code.</summary>
-    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    public static Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken) =>
+        RunAsync(args, stdout, stderr, TimeProvider.System, cancellationToken);
+
+    /// <summary>Runs the console with these arguments, <c>eval</c>'s progress lines timed by <paramref name="clock"/>; returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, TimeProvider clock, CancellationToken cancellationToken)
     {
         var options = new Options();
         RootCommand root = options.Command();
@@ -89,7 +93,7 @@ internal static partial class VqaApp
         var evaluation = new EvalCommand();
         evaluation.Command.SetAction(async (result, token) =>
         {
-            code = await evaluation.RunAsync(result, stdout, stderr, token).ConfigureAwait(false);
+            code = await evaluation.RunAsync(result, stdout, stderr, clock, token).ConfigureAwait(false);
         });
         root.Add(evaluation.Command);
 

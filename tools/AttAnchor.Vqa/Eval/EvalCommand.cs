@@ -1,6 +1,4 @@
 using System.CommandLine;
-using System.Diagnostics;
-using System.Globalization;
 using AttAnchor.OnnxRuntime;
 using Spectre.Console;
 
@@ -28,13 +26,14 @@ internal sealed class EvalCommand
     private readonly Option<int> _threads = VqaApp.ThreadsOption();
     private readonly Option<bool> _allowImagesAnywhere = new("--allow-images-anywhere") { Description = "Accept image paths in the data that are absolute or lead out of the question file's folder and the --images folder (with '..'); without it such a line is an error." };
     private readonly Option<string> _exif = VqaApp.ExifOption();
+    private readonly Option<int> _progressInterval = VqaApp.With(NumericOption.Int("--progress-interval", 1, NumericOption.MaxProgressInterval, EvalProgress.DefaultIntervalSeconds), $"When stderr is not a terminal (a file, a CI log): print a progress line at most every S seconds while a split runs, 1..{NumericOption.MaxProgressInterval}. A terminal shows progress bars instead.", "S");
     private readonly Option<string> _out = new("--out") { Description = "The folder for report.json, report.md and report.png (created if missing).", Required = true, HelpName = "DIR" };
 
     /// <summary>Makes the command with its options; the caller sets its action.</summary>
     public EvalCommand()
     {
         Command = new Command("eval", "Evaluates models on POPE-format question files (yes/no and open items) with and without AttAnchor; writes report.json, report.md and report.png.");
-        foreach (Option option in (Option[])[_model, _data, _config, _images, _allowImagesAnywhere, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _exif, _out])
+        foreach (Option option in (Option[])[_model, _data, _config, _images, _allowImagesAnywhere, _questionSuffix, _limit, _maxNewTokens, _device, _threads, _exif, _progressInterval, _out])
         {
             Command.Add(option);
         }
@@ -43,10 +42,11 @@ internal sealed class EvalCommand
     /// <summary>The <c>eval</c> command.</summary>
     public Command Command { get; }
 
-    /// <summary>Runs the evaluation the parsed command line asks for; returns the exit code.</summary>
-    public async Task<int> RunAsync(ParseResult parsed, TextWriter stdout, TextWriter stderr, CancellationToken cancellationToken)
+    /// <summary>Runs the evaluation the parsed command line asks for, timing its progress lines by <paramref name="clock"/>; returns the exit code.</summary>
+    public async Task<int> RunAsync(ParseResult parsed, TextWriter stdout, TextWriter stderr, TimeProvider clock, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(parsed);
+        ArgumentNullException.ThrowIfNull(clock);
         ModelOptions modelOptions;
         GenerationOptions generation;
         IReadOnlyList<EvalConfig> configs;
@@ -80,9 +80,9 @@ internal sealed class EvalCommand
             IReadOnlyList<PopeSplit> splits = PopeData.Load(parsed.GetValue(_data)!, parsed.GetValue(_images), limit, anywhere);
             var plan = new Plan(models, configs, splits, generation, modelOptions, suffix);
 
-            IReadOnlyList<RunReport> runs = ReferenceEquals(stderr, Console.Error) && !Console.IsErrorRedirected
+            IReadOnlyList<RunReport> runs = Terminal.IsTerminal(stderr)
                 ? await WithProgressBarsAsync(plan, stderr, cancellationToken).ConfigureAwait(false)
-                : await EvaluateAsync(plan, new Progress(stderr, null), cancellationToken).ConfigureAwait(false);
+                : await EvaluateAsync(plan, new EvalProgress.Lines(stderr, [.. plan.Labels()], clock, TimeSpan.FromSeconds(parsed.GetValue(_progressInterval))), cancellationToken).ConfigureAwait(false);
 
             var settings = new EvalSettings(
                 [.. models.Select(m => m.Folder)],
@@ -150,7 +150,7 @@ internal sealed class EvalCommand
 
     private static async Task<IReadOnlyList<RunReport>> WithProgressBarsAsync(Plan plan, TextWriter stderr, CancellationToken cancellationToken)
     {
-        // stderr is a terminal (checked by the caller); Spectre's own check looks at stdin, which may be redirected.
+        // stderr is a terminal (Terminal.IsTerminal, by the caller); Spectre's own check looks at stdin, which may be redirected.
         IAnsiConsole console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(stderr), Interactive = InteractionSupport.Yes });
         return await console.Progress()
             .AutoClear(false)
@@ -158,11 +158,11 @@ internal sealed class EvalCommand
             .StartAsync(async context =>
             {
                 ProgressTask[] tasks = [.. plan.Labels().Select(label => context.AddTask(Markup.Escape(label), autoStart: false, maxValue: plan.ItemsPerRun))];
-                return await EvaluateAsync(plan, new Progress(stderr, tasks), cancellationToken).ConfigureAwait(false);
+                return await EvaluateAsync(plan, new EvalProgress.Bars(tasks), cancellationToken).ConfigureAwait(false);
             }).ConfigureAwait(false);
     }
 
-    private static async Task<IReadOnlyList<RunReport>> EvaluateAsync(Plan plan, Progress progress, CancellationToken cancellationToken)
+    private static async Task<IReadOnlyList<RunReport>> EvaluateAsync(Plan plan, EvalProgress progress, CancellationToken cancellationToken)
     {
         var runs = new List<RunReport>();
         foreach (ModelEntry entry in plan.Models)
@@ -181,7 +181,7 @@ internal sealed class EvalCommand
                 using var sessions = new CurrentSession(model);
                 foreach (PopeSplit split in plan.Splits)
                 {
-                    long start = Stopwatch.GetTimestamp();
+                    progress.SplitStarted(run, split.Name, split.Items.Count);
                     var items = new List<ItemReport>(split.Items.Count);
                     foreach (PopeItem item in split.Items)
                     {
@@ -200,7 +200,7 @@ internal sealed class EvalCommand
 
                     var done = new SplitReport(split.Name, PopeMetrics.Summarize(items.Select(i => (i.Kind, i.Expected, i.Prediction))), items);
                     splits.Add(done);
-                    progress.SplitDone(run, plan.RunCount, label, done, Stopwatch.GetElapsedTime(start));
+                    progress.SplitDone(run, done);
                 }
 
                 runs.Add(new RunReport(label, entry.Folder,
@@ -278,37 +278,5 @@ internal sealed class EvalCommand
 
         /// <summary>The question as the model is asked it: the item's text, then the suffix after a space.</summary>
         public string Ask(PopeItem item) => QuestionSuffix is null ? item.Question : $"{item.Question} {QuestionSuffix}";
-    }
-
-    /// <summary>Progress on stderr: Spectre.Console bars (one per run) on a terminal, else one line per finished run and split.</summary>
-    private sealed class Progress(TextWriter stderr, ProgressTask[]? bars)
-    {
-        public void RunStarted(int run) => bars?[run].StartTask();
-
-        public void ItemDone(int run) => bars?[run].Increment(1);
-
-        public void SplitDone(int run, int runCount, string label, SplitReport split, TimeSpan elapsed)
-        {
-            if (bars is not null)
-            {
-                return;
-            }
-
-            var line = new System.Text.StringBuilder();
-            line.Append(CultureInfo.InvariantCulture, $"[{run + 1}/{runCount}] {label} · {split.Split}: {split.Items.Count} items");
-            if (split.Metrics.YesNo is { } b)
-            {
-                line.Append(CultureInfo.InvariantCulture, $", acc {b.Accuracy * 100:F1}% F1 {b.F1 * 100:F1}% yes {b.YesRatio * 100:F1}%");
-            }
-
-            if (split.Metrics.Open is { } o)
-            {
-                line.Append(CultureInfo.InvariantCulture, $", EM {o.ExactMatch * 100:F1}% of {o.Count}");
-            }
-
-            line.Append(CultureInfo.InvariantCulture, $" ({elapsed.TotalSeconds:F1} s)");
-            stderr.WriteLine(line.ToString());
-            stderr.Flush();
-        }
     }
 }
