@@ -16,17 +16,13 @@ namespace AttAnchor.FullSize;
 /// </summary>
 internal static class FullRun
 {
-    public static async Task<int> RunAsync(Arguments args)
+    public static async Task<int> RunAsync(RunArgs args)
     {
-        string? given = args.Value("--model");
-        string folder = given is null ? Repo.DefaultModel : Repo.Resolve(given);
-        int runs = args.Int("--runs", 5, 1);
-        int warmup = args.Int("--warmup", 1, 0);
-        int threads = args.Int("--threads", 2, 0);
-        string output = Repo.Resolve(args.Value("--out") ?? "docs");
-        bool skipPytorch = args.Has("--skip-pytorch");
-        int sixRuns = args.Int("--six-runs", 3, 1);
-        int sixNewTokens = args.Int("--six-new-tokens", SixMeasure.DefaultNewTokens, 1);
+        string folder = args.Model is null ? Repo.DefaultModel : Repo.Resolve(args.Model);
+        (int runs, int warmup, int threads) = (args.Runs, args.Warmup, args.Threads);
+        string output = Repo.Resolve(args.Out);
+        bool skipPytorch = args.SkipPytorch;
+        (int sixRuns, int sixNewTokens) = (args.SixRuns, args.SixNewTokens);
         var notes = new List<string>();
 
         // The default full-size model is generated when absent. Our pipeline runs on its fused decoder (tools/python/fuse.py,
@@ -72,7 +68,7 @@ internal static class FullRun
 
         // Six questions about one image, from scratch and from one ImageSession, on ours' folder.
         var six = new List<JsonObject>();
-        if (!args.Has("--skip-six"))
+        if (!args.SkipSix)
         {
             await MeasureAsync("six", ["--model", primary, "--runs", sixRuns.ToString(CultureInfo.InvariantCulture), "--warmup", warmupText, "--threads", threadsText, "--new-tokens", sixNewTokens.ToString(CultureInfo.InvariantCulture)], six, notes);
         }

@@ -13,19 +13,12 @@ namespace AttAnchor.FullSize;
 /// </summary>
 internal static class OursMeasure
 {
-    public static async Task<int> RunAsync(Arguments args)
+    public static async Task<int> RunAsync(OursArgs args)
     {
-        string folder = Repo.Resolve(args.Required("--model"));
-        int runs = args.Int("--runs", 5, 1);
-        int warmup = args.Int("--warmup", 1, 0);
-        int threads = args.Int("--threads", 2, 0);
-        string? label = args.Value("--label");          // a variant of the model (e.g. "4-bit"): its rows are "ours (label)"
-        bool offOnly = args.Value("--settings") switch
-        {
-            null or "all" => false,
-            "off" => true,
-            string other => throw new ArgumentException($"--settings {other}: expected all or off"),
-        };
+        string folder = Repo.Resolve(args.Model);
+        (int runs, int warmup, int threads) = (args.Runs, args.Warmup, args.Threads);
+        string? label = args.Label;          // a variant of the model (e.g. "4-bit"): its rows are "ours (label)"
+        bool offOnly = args.OffOnly;
 
         using var model = VisionLanguageModel.Open(folder, new ModelOptions { Device = DevicePreference.Cpu, IntraOpThreads = threads });
         ModelImage image = model.LoadImage(Repo.ImagePath);

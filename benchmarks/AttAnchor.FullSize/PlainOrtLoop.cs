@@ -23,11 +23,10 @@ namespace AttAnchor.FullSize;
 /// </summary>
 internal static class PlainOrtLoop
 {
-    public static int Run(Arguments args)
+    public static int Run(PlainOrtArgs args)
     {
-        string folder = Repo.Resolve(args.Required("--model"));
-        int runs = args.Int("--runs", 5, 1);
-        int warmup = args.Int("--warmup", 1, 0);
+        string folder = Repo.Resolve(args.Model);
+        (int runs, int warmup) = (args.Runs, args.Warmup);
 
         ModelConfig config = ModelConfig.Load(folder);
         using var vision = new InferenceSession(Path.Combine(folder, "vision_encoder.onnx"));

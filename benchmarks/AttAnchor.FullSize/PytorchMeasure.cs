@@ -10,10 +10,10 @@ internal static class PytorchMeasure
 {
     public const string Script = "tools/python/pytorch_eager.py";
 
-    public static async Task<int> RunAsync(Arguments args)
+    public static async Task<int> RunAsync(PytorchArgs args)
     {
-        string folder = Repo.Resolve(args.Required("--model"));
-        int runs = args.Int("--runs", 5, 1);
+        string folder = Repo.Resolve(args.Model);
+        int runs = args.Runs;
         string script = Path.Combine(Repo.Root, Script);
         if (!File.Exists(script))
         {
@@ -27,10 +27,10 @@ internal static class PytorchMeasure
             start.ArgumentList.Add(arg);
         }
 
-        if (args.Value("--warmup") is { } warmup)
+        if (args.Warmup is int warmup)
         {
             start.ArgumentList.Add("--warmup");
-            start.ArgumentList.Add(warmup);
+            start.ArgumentList.Add(warmup.ToString(System.Globalization.CultureInfo.InvariantCulture));
         }
 
         using Process python = Process.Start(start) ?? throw new InvalidOperationException("could not start /usr/bin/python3");

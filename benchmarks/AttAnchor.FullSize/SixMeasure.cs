@@ -45,13 +45,10 @@ internal static class SixMeasure
     private const string Scratch = "from scratch";
     private const string Session = "image session";
 
-    public static async Task<int> RunAsync(Arguments args)
+    public static async Task<int> RunAsync(SixArgs args)
     {
-        string folder = Repo.Resolve(args.Required("--model"));
-        int runs = args.Int("--runs", 3, 1);
-        int warmup = args.Int("--warmup", 1, 0);
-        int threads = args.Int("--threads", 2, 0);
-        int newTokens = args.Int("--new-tokens", DefaultNewTokens, 1);
+        string folder = Repo.Resolve(args.Model);
+        (int runs, int warmup, int threads, int newTokens) = (args.Runs, args.Warmup, args.Threads, args.NewTokens);
 
         using var model = VisionLanguageModel.Open(folder, new ModelOptions { Device = DevicePreference.Cpu, IntraOpThreads = threads });
         ModelImage image = model.LoadImage(Repo.ImagePath);
