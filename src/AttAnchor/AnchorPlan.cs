@@ -182,8 +182,27 @@ public sealed class AnchorPlan
         RequireRows(Shape.Rows(text, d, nameof(text), "text embeddings"), TextTokenCount, nameof(text), "text");
         long length = (long)GetSequenceLength(prefixLength) * d;
         Shape.RequireLength(destination.Length, length, nameof(destination), $"the regrouped sequence of {GetSequenceLength(prefixLength)} rows × {d}");
+#if NET10_0_OR_GREATER
         var sink = new CopySink<T>(prefix, image, text, destination, d);
         VisitRuns(prefixLength, ref sink);
+#else
+        // net8.0 has no `allows ref struct`: list the runs, then copy them.
+        var runs = new RunListSink([]);
+        VisitRuns(prefixLength, ref runs);
+        int offset = 0;
+        foreach ((SequenceSegment segment, int start, int count) in runs.Runs)
+        {
+            ReadOnlySpan<T> source = segment switch
+            {
+                SequenceSegment.Prefix => prefix,
+                SequenceSegment.Image => image,
+                _ => text,
+            };
+            int runLength = count * d;
+            source.Slice(start * d, runLength).CopyTo(destination.Slice(offset, runLength));
+            offset += runLength;
+        }
+#endif
     }
 
     /// <summary>Writes the position ids 0 … L−1 of the regrouped sequence.</summary>
@@ -282,7 +301,10 @@ public sealed class AnchorPlan
     /// <see cref="Materialize{T}"/> copies whole runs and <see cref="GetLayout"/> lists rows from the same walk.
     /// </summary>
     private void VisitRuns<TSink>(int prefixLength, ref TSink sink)
-        where TSink : IRunSink, allows ref struct
+        where TSink : IRunSink
+#if NET10_0_OR_GREATER
+        , allows ref struct
+#endif
     {
         int m = ImageTokenCount, s = TextTokenCount;
         sink.Run(SequenceSegment.Prefix, 0, prefixLength, isCopy: false);
@@ -334,6 +356,14 @@ public sealed class AnchorPlan
         }
     }
 
+#if !NET10_0_OR_GREATER
+    private readonly struct RunListSink(List<(SequenceSegment Segment, int Start, int Count)> runs) : IRunSink
+    {
+        public List<(SequenceSegment Segment, int Start, int Count)> Runs => runs;
+
+        public void Run(SequenceSegment segment, int start, int count, bool isCopy) => runs.Add((segment, start, count));
+    }
+#else
     private ref struct CopySink<T>(ReadOnlySpan<T> prefix, ReadOnlySpan<T> image, ReadOnlySpan<T> text, Span<T> destination, int d) : IRunSink
     {
         private readonly ReadOnlySpan<T> _prefix = prefix;
@@ -355,4 +385,5 @@ public sealed class AnchorPlan
             _offset += length;
         }
     }
+#endif
 }

@@ -2,6 +2,11 @@ using System.Buffers;
 using System.Numerics;
 using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
+#if !NET10_0_OR_GREATER
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
+#endif
 
 namespace AttAnchor;
 
@@ -208,7 +213,7 @@ internal static unsafe class SimilarityKernel
         int k = 0;
         for (; k <= d - Vector<float>.Count; k += Vector<float>.Count)
         {
-            acc = Vector.FusedMultiplyAdd(Vector.Load(x + k), Vector.Load(y + k), acc);
+            acc = FusedMultiplyAdd(Vector.Load(x + k), Vector.Load(y + k), acc);
         }
 
         return Finish(acc, x, y, k, d);
@@ -244,25 +249,25 @@ internal static unsafe class SimilarityKernel
         {
             Vector<float> y0 = Vector.Load(i0 + k), y1 = Vector.Load(i1 + k), y2 = Vector.Load(i2 + k), y3 = Vector.Load(i3 + k);
             Vector<float> x = Vector.Load(t0 + k);
-            a00 = Vector.FusedMultiplyAdd(x, y0, a00);
-            a01 = Vector.FusedMultiplyAdd(x, y1, a01);
-            a02 = Vector.FusedMultiplyAdd(x, y2, a02);
-            a03 = Vector.FusedMultiplyAdd(x, y3, a03);
+            a00 = FusedMultiplyAdd(x, y0, a00);
+            a01 = FusedMultiplyAdd(x, y1, a01);
+            a02 = FusedMultiplyAdd(x, y2, a02);
+            a03 = FusedMultiplyAdd(x, y3, a03);
             x = Vector.Load(t1 + k);
-            a10 = Vector.FusedMultiplyAdd(x, y0, a10);
-            a11 = Vector.FusedMultiplyAdd(x, y1, a11);
-            a12 = Vector.FusedMultiplyAdd(x, y2, a12);
-            a13 = Vector.FusedMultiplyAdd(x, y3, a13);
+            a10 = FusedMultiplyAdd(x, y0, a10);
+            a11 = FusedMultiplyAdd(x, y1, a11);
+            a12 = FusedMultiplyAdd(x, y2, a12);
+            a13 = FusedMultiplyAdd(x, y3, a13);
             x = Vector.Load(t2 + k);
-            a20 = Vector.FusedMultiplyAdd(x, y0, a20);
-            a21 = Vector.FusedMultiplyAdd(x, y1, a21);
-            a22 = Vector.FusedMultiplyAdd(x, y2, a22);
-            a23 = Vector.FusedMultiplyAdd(x, y3, a23);
+            a20 = FusedMultiplyAdd(x, y0, a20);
+            a21 = FusedMultiplyAdd(x, y1, a21);
+            a22 = FusedMultiplyAdd(x, y2, a22);
+            a23 = FusedMultiplyAdd(x, y3, a23);
             x = Vector.Load(t3 + k);
-            a30 = Vector.FusedMultiplyAdd(x, y0, a30);
-            a31 = Vector.FusedMultiplyAdd(x, y1, a31);
-            a32 = Vector.FusedMultiplyAdd(x, y2, a32);
-            a33 = Vector.FusedMultiplyAdd(x, y3, a33);
+            a30 = FusedMultiplyAdd(x, y0, a30);
+            a31 = FusedMultiplyAdd(x, y1, a31);
+            a32 = FusedMultiplyAdd(x, y2, a32);
+            a33 = FusedMultiplyAdd(x, y3, a33);
         }
 
         float* s0 = s, s1 = s + ldS, s2 = s1 + ldS, s3 = s2 + ldS;
@@ -270,5 +275,44 @@ internal static unsafe class SimilarityKernel
         s1[0] = Finish(a10, t1, i0, k, d); s1[1] = Finish(a11, t1, i1, k, d); s1[2] = Finish(a12, t1, i2, k, d); s1[3] = Finish(a13, t1, i3, k, d);
         s2[0] = Finish(a20, t2, i0, k, d); s2[1] = Finish(a21, t2, i1, k, d); s2[2] = Finish(a22, t2, i2, k, d); s2[3] = Finish(a23, t2, i3, k, d);
         s3[0] = Finish(a30, t3, i0, k, d); s3[1] = Finish(a31, t3, i1, k, d); s3[2] = Finish(a32, t3, i2, k, d); s3[3] = Finish(a33, t3, i3, k, d);
+    }
+
+    /// <summary>(a × b) + c per lane, rounded once, as <c>Vector.FusedMultiplyAdd</c> of .NET 9 and later.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector<float> FusedMultiplyAdd(Vector<float> a, Vector<float> b, Vector<float> c)
+    {
+#if NET10_0_OR_GREATER
+        return Vector.FusedMultiplyAdd(a, b, c);
+#else
+        // net8.0 has no Vector.FusedMultiplyAdd: the same fused operation through the hardware intrinsic of the
+        // vector's width, else lane by lane with MathF.FusedMultiplyAdd (still rounded once, so the same bits).
+        if (Vector<float>.Count == 16 && Avx512F.IsSupported)
+        {
+            return Avx512F.FusedMultiplyAdd(a.AsVector512(), b.AsVector512(), c.AsVector512()).AsVector();
+        }
+
+        if (Vector<float>.Count == 8 && Fma.IsSupported)
+        {
+            return Fma.MultiplyAdd(a.AsVector256(), b.AsVector256(), c.AsVector256()).AsVector();
+        }
+
+        if (Vector<float>.Count == 4 && Fma.IsSupported)
+        {
+            return Fma.MultiplyAdd(a.AsVector128(), b.AsVector128(), c.AsVector128()).AsVector();
+        }
+
+        if (Vector<float>.Count == 4 && AdvSimd.IsSupported)
+        {
+            return AdvSimd.FusedMultiplyAdd(c.AsVector128(), a.AsVector128(), b.AsVector128()).AsVector();
+        }
+
+        Span<float> lanes = stackalloc float[Vector<float>.Count];
+        for (int i = 0; i < lanes.Length; i++)
+        {
+            lanes[i] = MathF.FusedMultiplyAdd(a[i], b[i], c[i]);
+        }
+
+        return new Vector<float>(lanes);
+#endif
     }
 }

@@ -1,5 +1,10 @@
 using System.Buffers;
 using System.Text;
+#if NET10_0_OR_GREATER
+using PieceLookup = System.Collections.Generic.Dictionary<string, int>.AlternateLookup<System.ReadOnlySpan<char>>;
+#else
+using PieceLookup = AttAnchor.OnnxRuntime.SpanKeyLookup<int>;
+#endif
 
 namespace AttAnchor.OnnxRuntime;
 
@@ -19,16 +24,21 @@ internal sealed class SentencePieceBpe
     public const char SpaceSymbol = '\u2581';
 
     private readonly SentencePieceModel _model;
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _pieces;   // normal, user-defined, unused
-    private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _reserved; // unknown, control, byte
+    private readonly PieceLookup _pieces;   // normal, user-defined, unused
+    private readonly PieceLookup _reserved; // unknown, control, byte
     private readonly int[] _byteIds = new int[256];
     private readonly string[] _userDefined;                                               // longest first
 
     private SentencePieceBpe(SentencePieceModel model, Dictionary<string, int> pieces, Dictionary<string, int> reserved, string[] userDefined)
     {
         _model = model;
+#if NET10_0_OR_GREATER
         _pieces = pieces.GetAlternateLookup<ReadOnlySpan<char>>();
         _reserved = reserved.GetAlternateLookup<ReadOnlySpan<char>>();
+#else
+        _pieces = new PieceLookup(pieces);
+        _reserved = new PieceLookup(reserved);
+#endif
         _userDefined = userDefined;
         Array.Fill(_byteIds, -1);
         for (int id = 0; id < model.Count; id++)
@@ -293,7 +303,11 @@ internal sealed class SentencePieceBpe
     {
         int id = _pieces.TryGetValue(piece, out int found) ? found : _reserved.TryGetValue(piece, out found) ? found : _model.UnknownId;
         if (_model.Types[id] == PieceType.Unused && unusedMerges is not null
+#if NET10_0_OR_GREATER
             && unusedMerges.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(piece, out var parts))
+#else
+            && new SpanKeyLookup<(string Left, string Right)>(unusedMerges).TryGetValue(piece, out var parts))
+#endif
         {
             Emit(parts.Left, unusedMerges, ids, ref count, ref previousUnknown);
             Emit(parts.Right, unusedMerges, ids, ref count, ref previousUnknown);
