@@ -1,5 +1,6 @@
 using System.Globalization;
 using AttAnchor.OnnxRuntime;
+using AttAnchor.Skia;
 using SkiaSharp;
 
 namespace AttAnchor.Visualization;
@@ -385,6 +386,7 @@ public static class AnchorMap
         int width = Math.Max(g.ImageLeft + g.ImageSide + 1, g.LegendLeft + legendWidth) + Margin;
         int height = g.LegendTop + legendHeight + Margin;
 
+        SkiaNative.EnsureLoaded();
         var bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         try
         {

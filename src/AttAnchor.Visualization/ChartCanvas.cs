@@ -1,3 +1,4 @@
+using AttAnchor.Skia;
 using SkiaSharp;
 
 namespace AttAnchor.Visualization;
@@ -20,6 +21,7 @@ internal sealed class ChartCanvas : IDisposable
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        SkiaNative.EnsureLoaded();
         _bitmap = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Premul));
         Canvas = new SKCanvas(_bitmap);
         Canvas.Clear(SKColors.White);

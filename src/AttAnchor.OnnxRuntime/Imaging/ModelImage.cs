@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using AttAnchor.Skia;
 using SkiaSharp;
 
 namespace AttAnchor.OnnxRuntime;
@@ -277,6 +278,7 @@ public sealed partial class ModelImage
             throw new InvalidDataException($"{what} is empty (0 bytes). Give a JPEG, PNG, BMP, GIF or WebP image.");
         }
 
+        SkiaNative.EnsureLoaded();
         using SKData data = SKData.CreateCopy(encoded);
         SKCodec? created = SKCodec.Create(new SKMemoryStream(data), out SKCodecResult opened);
         if (created is null)
