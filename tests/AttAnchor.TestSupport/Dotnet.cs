@@ -16,9 +16,12 @@ public static class Dotnet
     private static string Host => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>Runs <c>dotnet</c> with the arguments in a folder; returns its output, or fails the test with it.</summary>
-    public static string Run(string workingDirectory, TimeSpan timeout, params string[] arguments)
+    public static string Run(string workingDirectory, TimeSpan timeout, params string[] arguments) => Exec(Host, workingDirectory, timeout, arguments);
+
+    /// <summary>Runs a program (a self-contained app's executable) as <see cref="Run"/> runs <c>dotnet</c>.</summary>
+    public static string Exec(string program, string workingDirectory, TimeSpan timeout, params string[] arguments)
     {
-        var start = new ProcessStartInfo(Host)
+        var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
@@ -53,13 +56,13 @@ public static class Dotnet
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s.\n{output}\n{error}");
+            throw new TimeoutException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} did not finish within {timeout.TotalSeconds:F0} s.\n{output}\n{error}");
         }
 
         process.WaitForExit();
         if (process.ExitCode != 0)
         {
-            throw new InvalidOperationException($"dotnet {string.Join(' ', arguments)} (in {workingDirectory}) exited with {process.ExitCode}:\n{output}\n{error}");
+            throw new InvalidOperationException($"{Path.GetFileName(program)} {string.Join(' ', arguments)} (in {workingDirectory}) exited with {process.ExitCode}:\n{output}\n{error}");
         }
 
         return output.ToString();
