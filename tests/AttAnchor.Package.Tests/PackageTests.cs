@@ -280,6 +280,16 @@ public sealed class PackageTests(PackedPackages packages) : IClassFixture<Packed
     }
 
     [Fact]
+    public void FreshApp_WithAnOlderNativePackageThanItsSkiaSharp_GetsOneErrorWithSkiaSharpsRange()
+    {
+        string output = Normalise(packages.MismatchedNativeConsumerOutput);
+        Assert.DoesNotContain('\n', output);
+        Assert.StartsWith($"System.InvalidOperationException: SkiaSharp {packages.SkiaSharpVersion} does not match its native library libSkiaSharp: ", output, StringComparison.Ordinal);
+        Assert.Contains("Supported versions of the native libSkiaSharp library are in the range", output, StringComparison.Ordinal);
+        Assert.Contains($"Add package SkiaSharp.NativeAssets.Linux.NoDependencies version {packages.SkiaSharpVersion}", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FreshConsoleApp_RestoredOurPackagesFromTheLocalFolder()
     {
         AssertRestoredFromTheFeed(packages.Consumer, ["AttAnchor", "AttAnchor.OnnxRuntime"]);

@@ -20,7 +20,8 @@ namespace AttAnchor.Package.Tests;
 /// example, with a module initializer that prints the runtime first;</item>
 /// <item>net10.0 on the repository's SkiaSharp, newer than the second folder's packages were built against: the
 /// Visualization example again;</item>
-/// <item>net10.0 without SkiaSharp's Linux native package: decodes an image and prints the error it gets.</item>
+/// <item>net10.0 without SkiaSharp's Linux native package, and one with that package of the older version: each
+/// decodes an image and prints the error it gets.</item>
 /// </list>
 /// The package versions they add to the NuGet cache are removed afterwards.
 /// </remarks>
@@ -91,6 +92,9 @@ public sealed class PackedPackages : IDisposable
 
         NoNativeConsumer = Path.Combine(Work, "no-native-consumer");
         NoNativeConsumerOutput = BuildAndRun(NoNativeConsumer, "net10.0", [("AttAnchor.OnnxRuntime", Version), ("Microsoft.ML.OnnxRuntime", OnnxRuntimeVersion)], NoNativeSource);
+
+        MismatchedNativeConsumer = Path.Combine(Work, "mismatched-native-consumer");
+        MismatchedNativeConsumerOutput = BuildAndRun(MismatchedNativeConsumer, "net10.0", [("AttAnchor.OnnxRuntime", Version), .. AppNatives(BehindSkiaSharpVersion)], NoNativeSource);
 
     }
 
@@ -165,6 +169,12 @@ public sealed class PackedPackages : IDisposable
 
     /// <summary>What it printed: the exception's type and message.</summary>
     public string NoNativeConsumerOutput { get; }
+
+    /// <summary>The app whose SkiaSharp native package is older than its SkiaSharp.</summary>
+    public string MismatchedNativeConsumer { get; }
+
+    /// <summary>What it printed: the exception's type and message.</summary>
+    public string MismatchedNativeConsumerOutput { get; }
 
     /// <summary>The NuGet global packages folder the consumer restored into.</summary>
     public static string GlobalPackages =>
