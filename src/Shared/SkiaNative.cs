@@ -13,7 +13,7 @@ internal static class SkiaNative
     /// <summary>The package that brings libSkiaSharp on Linux (SkiaSharp itself brings the Windows and macOS ones).</summary>
     public const string LinuxNativePackage = "SkiaSharp.NativeAssets.Linux.NoDependencies";
 
-    private static volatile bool s_loaded;
+    private static volatile bool _loaded;
 
     /// <summary>The version of the SkiaSharp assembly the application runs with (its informational version, without a commit).</summary>
     public static string SkiaSharpVersion { get; } = ManagedVersion();
@@ -22,7 +22,7 @@ internal static class SkiaNative
     /// <exception cref="InvalidOperationException">libSkiaSharp is missing or is not the version SkiaSharp needs.</exception>
     public static void EnsureLoaded()
     {
-        if (s_loaded)
+        if (_loaded)
         {
             return;
         }
@@ -36,7 +36,7 @@ internal static class SkiaNative
             throw new InvalidOperationException(message, e);
         }
 
-        s_loaded = true;
+        _loaded = true;
     }
 
     /// <summary>
