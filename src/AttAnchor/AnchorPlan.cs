@@ -245,25 +245,64 @@ public sealed class AnchorPlan
         try
         {
             CrossModalSimilarity.BestMatches(candidates, image, n, m, d, byText, best.AsSpan(0, sources), similarity.AsSpan(0, sources));
-            var anchors = new List<Anchor>();
+            int count = 0;
+            for (int source = 0; source < sources; source++)
+            {
+                if (best[source] >= 0 && similarity[source] >= options.Threshold)
+                {
+                    count++;
+                }
+            }
+
+            var found = new Anchor[count]; // in source order: prompt order or image order
+            count = 0;
             for (int source = 0; source < sources; source++)
             {
                 if (best[source] >= 0 && similarity[source] >= options.Threshold)
                 {
                     var (text, patch) = byText ? (source, best[source]) : (best[source], source);
-                    anchors.Add(new Anchor(options.Direction, text, positions[text], patch, similarity[source]));
+                    found[count++] = new Anchor(options.Direction, text, positions[text], patch, similarity[source]);
                 }
             }
 
-            // Sequence order: by the row each copy follows, then by source order (prompt order or image order).
-            anchors.Sort(static (a, b) => a.TargetIndex != b.TargetIndex ? a.TargetIndex.CompareTo(b.TargetIndex) : a.SourceIndex.CompareTo(b.SourceIndex));
-            return [.. anchors];
+            return InSequenceOrder(found, byText ? m : n);
         }
         finally
         {
             ArrayPool<int>.Shared.Return(best);
             ArrayPool<float>.Shared.Return(similarity);
         }
+    }
+
+    /// <summary>
+    /// Sequence order: by the row each copy follows, then by source order. A stable counting sort by target of anchors
+    /// already in source order, O(anchors + targets), with no comparer or generic sort to compile on the first call.
+    /// </summary>
+    private static Anchor[] InSequenceOrder(Anchor[] found, int targetCount)
+    {
+        if (found.Length < 2)
+        {
+            return found;
+        }
+
+        var next = new int[targetCount + 1]; // next[t]: where the next copy following row t goes
+        foreach (Anchor a in found)
+        {
+            next[a.TargetIndex + 1]++;
+        }
+
+        for (int t = 1; t <= targetCount; t++)
+        {
+            next[t] += next[t - 1];
+        }
+
+        var sorted = new Anchor[found.Length];
+        foreach (Anchor a in found)
+        {
+            sorted[next[a.TargetIndex]++] = a;
+        }
+
+        return sorted;
     }
 
     /// <summary>0 … S−1: every text row is a candidate. A question-only request cannot be met without the question's rows.</summary>

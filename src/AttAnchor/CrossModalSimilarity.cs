@@ -103,8 +103,12 @@ public static class CrossModalSimilarity
     internal static void BestMatches(ReadOnlySpan<float> text, ReadOnlySpan<float> image, int n, int m, int dimension,
         bool byText, Span<int> best, Span<float> similarity)
     {
-        best.Fill(-1);
-        similarity.Fill(float.NaN);
+        for (int i = 0; i < best.Length; i++)
+        {
+            best[i] = -1; // plain loops here and below: Span.Fill's vector kernels cost more to compile than these few entries take
+            similarity[i] = float.NaN;
+        }
+
         if (n == 0 || m == 0)
         {
             return;
@@ -158,7 +162,11 @@ public static class CrossModalSimilarity
 
     private static void ArgMaxOfColumns(ReadOnlySpan<float> s, int n, int m, Span<int> best, Span<float> similarity)
     {
-        similarity.Fill(float.NegativeInfinity);
+        for (int j = 0; j < m; j++)
+        {
+            similarity[j] = float.NegativeInfinity;
+        }
+
         for (int i = 0; i < n; i++)
         {
             ReadOnlySpan<float> row = s.Slice(i * m, m);

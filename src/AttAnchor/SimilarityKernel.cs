@@ -60,14 +60,7 @@ internal static unsafe class SimilarityKernel
                 DotProducts(t, i, p, n, m, d);
             }
 
-            for (int row = 0; row < n; row++)
-            {
-                Span<float> r = s.Slice(row * m, m);
-                TensorPrimitives.Multiply(r, imageScale, r);
-                TensorPrimitives.Multiply(r, textScale[row], r);
-                TensorPrimitives.Max(r, -1f, r); // NaN stays NaN
-                TensorPrimitives.Min(r, 1f, r);
-            }
+            ScaleAndClamp(s, textScale, imageScale, n, m);
         }
         finally
         {
@@ -80,6 +73,24 @@ internal static unsafe class SimilarityKernel
             if (imageCopy is not null)
             {
                 ArrayPool<float>.Shared.Return(imageCopy);
+            }
+        }
+    }
+
+    /// <summary>
+    /// s[i·m + j] = clamp(s[i·m + j] · imageScale[j] · textScale[i], −1, 1), NaN kept. A plain loop: the same two
+    /// roundings per entry as element-wise multiplies, and no generic vector kernels to compile on the first call.
+    /// </summary>
+    private static void ScaleAndClamp(Span<float> s, ReadOnlySpan<float> textScale, ReadOnlySpan<float> imageScale, int n, int m)
+    {
+        for (int row = 0; row < n; row++)
+        {
+            Span<float> r = s.Slice(row * m, m);
+            float rowScale = textScale[row];
+            for (int j = 0; j < r.Length; j++)
+            {
+                float v = r[j] * imageScale[j] * rowScale;
+                r[j] = v < -1f ? -1f : v > 1f ? 1f : v; // NaN compares false both ways and stays NaN
             }
         }
     }
@@ -158,13 +169,11 @@ internal static unsafe class SimilarityKernel
             : 1;
         if (chunks <= 1)
         {
-            DotProductBlocks(t, i, s, n, m, d, 0, blocks);
+            DotProductBlocks(t, i, s, n, m, d, 0, blocks); // small problems stay on the caller's thread: no thread pool, no closure
         }
         else
         {
-            nint tp = (nint)t, ip = (nint)i, sp = (nint)s;
-            Parallel.For(0, chunks, c => DotProductBlocks(
-                (float*)tp, (float*)ip, (float*)sp, n, m, d, (int)((long)blocks * c / chunks), (int)((long)blocks * (c + 1) / chunks)));
+            DotProductBlocksInParallel(t, i, s, n, m, d, blocks, chunks);
         }
 
         for (int col = blocks * Tile; col < m; col++)
@@ -174,6 +183,14 @@ internal static unsafe class SimilarityKernel
                 s[(long)row * m + col] = Dot(t + (long)row * d, i + (long)col * d, d);
             }
         }
+    }
+
+    /// <summary>Image blocks split into <paramref name="chunks"/> ranges over the thread pool; the closure lives only here.</summary>
+    private static void DotProductBlocksInParallel(float* t, float* i, float* s, int n, int m, int d, int blocks, int chunks)
+    {
+        nint tp = (nint)t, ip = (nint)i, sp = (nint)s;
+        Parallel.For(0, chunks, c => DotProductBlocks(
+            (float*)tp, (float*)ip, (float*)sp, n, m, d, (int)((long)blocks * c / chunks), (int)((long)blocks * (c + 1) / chunks)));
     }
 
     /// <summary>All text rows against image blocks [firstBlock, endBlock), text in panels that stay in cache.</summary>

@@ -46,12 +46,26 @@ public static class TextCandidates
         var positions = new List<int>(end - start);
         for (int i = start; i < end; i++)
         {
-            if (!specialTokenIds.Contains(tokenIds[i]))
+            if (!IsSpecial(tokenIds[i], specialTokenIds))
             {
                 positions.Add(i);
             }
         }
 
         return [.. positions];
+    }
+
+    /// <summary>A linear scan of the few special ids; MemoryExtensions.Contains's vector kernel costs more to compile than it saves.</summary>
+    private static bool IsSpecial(int id, ReadOnlySpan<int> specialTokenIds)
+    {
+        foreach (int special in specialTokenIds)
+        {
+            if (special == id)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }
