@@ -35,7 +35,7 @@ public sealed class VisionLanguageModel : IDisposable
     private readonly OrtMemoryInfo? _cudaMemory;   // where a CUDA answer's KV cache lives; null on the CPU
     private readonly UseCount _uses;                // the owner's reference and one per answer or image encoding in flight
 
-    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptTokenizer prompts, DeviceInfo device, ILogger logger)
+    private VisionLanguageModel(string folder, ModelConfig config, ModelOptions options, ModelGraphs graphs, PromptTokenizer prompts, Regrouper regrouper, DeviceInfo device, ILogger logger)
     {
         Folder = folder;
         Logger = logger;
@@ -49,7 +49,7 @@ public sealed class VisionLanguageModel : IDisposable
         _uses = new UseCount(Release, nameof(VisionLanguageModel), "model", "open it again to answer");
         ImageEncoder = new ImageEncoder(graphs, config);
         PromptEncoder = new PromptEncoder(prompts, graphs, config);
-        Regrouper = new Regrouper(config, prompts, logger);
+        Regrouper = regrouper;
     }
 
     /// <summary>The model folder.</summary>
@@ -104,10 +104,12 @@ public sealed class VisionLanguageModel : IDisposable
         PromptTokenizer prompts = PromptTokenizer.Open(folder, config, verify: true);
         Log.TokenizerChecked(logger, Path.Combine(folder, PromptTokenizer.FileName), prompts.PieceCount, config.VocabSize, config.BosTokenId, config.EosTokenId,
             File.Exists(Path.Combine(folder, PromptTokenizer.CheckFileName)) ? "agrees" : "absent, not checked");
+        var regrouper = new Regrouper(config, prompts, logger);
+        PlanningWarmUp.Start(regrouper, logger); // compiles the AttAnchor stage while the sessions are created below
         var (graphs, device) = ExecutionProviders.OpenGraphs(folder, config, options, logger);
         Log.GraphsChecked(logger, graphs.Describe());
         Log.Opened(logger, folder, Stopwatch.GetElapsedTime(start).TotalMilliseconds, config.Describe(), device.Name);
-        return new VisionLanguageModel(folder, config, options, graphs, prompts, device, logger);
+        return new VisionLanguageModel(folder, config, options, graphs, prompts, regrouper, device, logger);
     }
 
     /// <summary>

@@ -88,6 +88,36 @@ public sealed class LoggingTests
         }
     }
 
+    [Fact]
+    public void TheStagesWarmUp_PlansEverySyntheticPair_AndLogsNothing()
+    {
+        var logs = new ListLoggerFactory(LogLevel.Trace);
+        using var model = VisionLanguageModel.Open(ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained), Pipelines.Cpu with { LoggerFactory = logs });
+        Assert.True(PlanningWarmUp.Started); // an open starts it, once per process
+        int before = logs.Entries.Count;
+
+        RegroupedSequence warm = model.Regrouper.WarmUp();
+
+        Assert.Equal(5, warm.Plan.CandidatePositions.Count); // no special token among the synthetic ids
+        Assert.Equal(5, warm.Anchors.Count);                  // τ = −1: each text row is copied after its best patch
+        Assert.Equal(1 + 5 + 5 + 5, warm.Length);
+        Assert.Equal(before, logs.Entries.Count);             // no "Planned" or "copy" entries for a prompt nobody asked
+    }
+
+    [Fact]
+    public void AFailingWarmUp_IsLoggedAtDebug_AndDoesNotThrow()
+    {
+        var logs = new ListLoggerFactory(LogLevel.Debug);
+        using var model = VisionLanguageModel.Open(ShapesModel.ModelFolder(ShapesModel.AttAnchorTrained), Pipelines.Cpu);
+        var broken = new Regrouper(model.Config, null!, logs.CreateLogger(Category)); // no tokenizer: the warm-up throws
+
+        PlanningWarmUp.Run(broken, logs.CreateLogger(Category));
+
+        Entry failed = logs.Single(15);
+        Assert.Equal(LogLevel.Debug, failed.Level);
+        Assert.Contains("warm-up failed", failed.Message, StringComparison.Ordinal);
+    }
+
     private sealed record Entry(string Category, LogLevel Level, int EventId, string Message);
 
     /// <summary>Keeps every entry at or above a level, in order.</summary>

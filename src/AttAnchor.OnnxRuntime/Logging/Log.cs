@@ -47,6 +47,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 14, Level = LogLevel.Debug, Message = "Image session: reusing {Reused} of {Length} positions from the shared prefix's KV cache")]
     public static partial void PrefixReused(ILogger logger, int reused, int length);
 
+    [LoggerMessage(EventId = 15, Level = LogLevel.Debug, Message = "The AttAnchor stage's warm-up failed; the first answer compiles it instead")]
+    public static partial void WarmUpFailed(ILogger logger, Exception exception);
+
     /// <summary>The AttAnchor settings as logs and reports write them: <c>text-into-image, τ = 0.12</c> or <c>off</c>.</summary>
     public static string Describe(AttAnchorOptions options) => options.IsIdentity
         ? (options.Enabled ? FormattableString.Invariant($"off (τ = {options.Threshold:G4})") : "off")

@@ -26,7 +26,46 @@ internal sealed class Regrouper(ModelConfig config, PromptTokenizer tokenizer, I
     /// <param name="imageRows">[M × D].</param>
     /// <param name="anchoring">The AttAnchor settings.</param>
     /// <param name="maxNewTokens">The answer's length limit, for the context check.</param>
-    public RegroupedSequence Regroup(Prompt prompt, ReadOnlySpan<float> promptRows, ReadOnlySpan<float> imageRows, AttAnchorOptions anchoring, int maxNewTokens)
+    public RegroupedSequence Regroup(Prompt prompt, ReadOnlySpan<float> promptRows, ReadOnlySpan<float> imageRows, AttAnchorOptions anchoring, int maxNewTokens) =>
+        Regroup(prompt, promptRows, imageRows, anchoring, maxNewTokens, log: true);
+
+    /// <summary>
+    /// Runs the stage once on a small synthetic prompt (5 text rows, 5 image rows, every pair anchored), so that the
+    /// code of the first answer's stage is compiled already; logs nothing. See docs/architecture.md, "Cold start".
+    /// </summary>
+    /// <returns>The synthetic sequence, for tests.</returns>
+    internal RegroupedSequence WarmUp()
+    {
+        const int Rows = 5; // ≥ 4 and not a multiple of 4: the 4 × 4 tiles and both remainders run
+        int d = config.HiddenSize;
+        int[] special = tokenizer.SpecialIds;
+        int[] ids = new int[Rows];
+        for (int i = 0, id = 0; i < ids.Length; id++)
+        {
+            if (Array.IndexOf(special, id) < 0)
+            {
+                ids[i++] = id; // ordinary tokens only, so all five are candidates
+            }
+        }
+
+        var prompt = new Prompt([config.BosTokenId], ids, 0..Rows);
+        var promptRows = new float[(1 + Rows) * d];
+        var imageRows = new float[Rows * d];
+        for (int k = 0; k < promptRows.Length; k++)
+        {
+            promptRows[k] = (k % 7) - 3f + (k / d); // every row non-zero, no row a multiple of another
+        }
+
+        for (int k = 0; k < imageRows.Length; k++)
+        {
+            imageRows[k] = (k % 5) - 1f + (k / d);
+        }
+
+        AttAnchorOptions anchoring = config.Anchoring with { Threshold = -1f, Enabled = true, Candidates = AnchorCandidates.AllText };
+        return Regroup(prompt, promptRows, imageRows, anchoring, maxNewTokens: 1, log: false);
+    }
+
+    private RegroupedSequence Regroup(Prompt prompt, ReadOnlySpan<float> promptRows, ReadOnlySpan<float> imageRows, AttAnchorOptions anchoring, int maxNewTokens, bool log)
     {
         long start = Stopwatch.GetTimestamp();
         int d = config.HiddenSize;
@@ -42,7 +81,11 @@ internal sealed class Regrouper(ModelConfig config, PromptTokenizer tokenizer, I
         AnchorInfo[] anchors = Describe(plan, prompt);
         int baseline = prompt.TokenCount + config.NumImageTokens;
         var sequence = new RegroupedSequence(anchoring, plan, rows, length, baseline, anchors, Stopwatch.GetElapsedTime(start));
-        LogPlan(sequence, candidates.Length);
+        if (log)
+        {
+            LogPlan(sequence, candidates.Length);
+        }
+
         return sequence;
     }
 
