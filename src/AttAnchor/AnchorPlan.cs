@@ -285,24 +285,32 @@ public sealed class AnchorPlan
             return found;
         }
 
-        var next = new int[targetCount + 1]; // next[t]: where the next copy following row t goes
-        foreach (Anchor a in found)
+        int[] next = ArrayPool<int>.Shared.Rent(targetCount + 1); // next[t]: where the next copy following row t goes
+        try
         {
-            next[a.TargetIndex + 1]++;
-        }
+            Array.Clear(next, 0, targetCount + 1);
+            foreach (Anchor a in found)
+            {
+                next[a.TargetIndex + 1]++;
+            }
 
-        for (int t = 1; t <= targetCount; t++)
+            for (int t = 1; t <= targetCount; t++)
+            {
+                next[t] += next[t - 1];
+            }
+
+            var sorted = new Anchor[found.Length];
+            foreach (Anchor a in found)
+            {
+                sorted[next[a.TargetIndex]++] = a;
+            }
+
+            return sorted;
+        }
+        finally
         {
-            next[t] += next[t - 1];
+            ArrayPool<int>.Shared.Return(next);
         }
-
-        var sorted = new Anchor[found.Length];
-        foreach (Anchor a in found)
-        {
-            sorted[next[a.TargetIndex]++] = a;
-        }
-
-        return sorted;
     }
 
     /// <summary>0 … S−1: every text row is a candidate. A question-only request cannot be met without the question's rows.</summary>
