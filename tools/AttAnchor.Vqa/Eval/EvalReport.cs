@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace AttAnchor.Vqa.Eval;
 
@@ -89,14 +90,15 @@ internal sealed record EvalReport(EvalSettings Settings, IReadOnlyList<RunReport
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        Converters = { new JsonStringEnumConverter<ItemKind>(JsonNamingPolicy.SnakeCaseLower) },
+        TypeInfoResolver = EvalReportJsonContext.Default, // source-generated: no reflection, so the console publishes with Native AOT
     };
 
     /// <summary>Writes <c>report.json</c>, <c>report.md</c> and <c>report.png</c> into <paramref name="folder"/> (created if missing).</summary>
     public void Write(string folder)
     {
         Directory.CreateDirectory(folder);
-        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(this, JsonOptions) + "\n");
+        File.WriteAllText(Path.Combine(folder, JsonFile), JsonSerializer.Serialize(this, (JsonTypeInfo<EvalReport>)JsonOptions.GetTypeInfo(typeof(EvalReport))) + "\n");
         File.WriteAllText(Path.Combine(folder, MarkdownFile), Markdown());
         Chart().SavePng(Path.Combine(folder, ChartFile));
     }
@@ -256,3 +258,8 @@ internal sealed record EvalReport(EvalSettings Settings, IReadOnlyList<RunReport
 
     private static string Escape(string cell) => cell.Replace("|", "\\|", StringComparison.Ordinal);
 }
+
+/// <summary>The report's JSON metadata, generated at compile time.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(EvalReport))]
+internal sealed partial class EvalReportJsonContext : JsonSerializerContext;
