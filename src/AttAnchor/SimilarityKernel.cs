@@ -78,19 +78,31 @@ internal static unsafe class SimilarityKernel
     }
 
     /// <summary>
-    /// s[i·m + j] = clamp(s[i·m + j] · imageScale[j] · textScale[i], −1, 1), NaN kept. A plain loop: the same two
-    /// roundings per entry as element-wise multiplies, and no generic vector kernels to compile on the first call.
+    /// s[i·m + j] = clamp(s[i·m + j] · imageScale[j] · textScale[i], −1, 1), NaN kept: the same two roundings per
+    /// entry as element-wise multiplies, in one pass of <see cref="Vector{T}"/> lanes and a scalar tail, with no
+    /// generic vector kernels to compile on the first call.
     /// </summary>
     private static void ScaleAndClamp(Span<float> s, ReadOnlySpan<float> textScale, ReadOnlySpan<float> imageScale, int n, int m)
     {
+        var lower = new Vector<float>(-1f);
+        var upper = new Vector<float>(1f);
         for (int row = 0; row < n; row++)
         {
             Span<float> r = s.Slice(row * m, m);
             float rowScale = textScale[row];
-            for (int j = 0; j < r.Length; j++)
+            int j = 0;
+            for (; j <= m - Vector<float>.Count; j += Vector<float>.Count)
+            {
+                Vector<float> v = new Vector<float>(r[j..]) * new Vector<float>(imageScale[j..]) * rowScale;
+                v = Vector.ConditionalSelect(Vector.LessThan(v, lower), lower, v); // NaN compares false both ways and stays NaN
+                v = Vector.ConditionalSelect(Vector.GreaterThan(v, upper), upper, v);
+                v.CopyTo(r[j..]);
+            }
+
+            for (; j < m; j++)
             {
                 float v = r[j] * imageScale[j] * rowScale;
-                r[j] = v < -1f ? -1f : v > 1f ? 1f : v; // NaN compares false both ways and stays NaN
+                r[j] = v < -1f ? -1f : v > 1f ? 1f : v;
             }
         }
     }
