@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using AttAnchor.GraphCheck;
 using AttAnchor.OnnxRuntime;
@@ -112,34 +111,25 @@ public class PreprocessingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void The_large_fixture_image_resizes_well_within_100_ms()
+    public void The_large_fixture_image_resizes_in_each_mode_to_the_model_square_and_the_same_bytes_twice()
     {
+        // How long this takes is the pipeline benchmark's "preprocess" stage, not a test's: a timed test fails on a loaded machine.
         ModelImage image = ModelImage.FromFile(Path.Combine(Fixtures.FixturesFolder, "images", "large.png"));
         Assert.Equal((1600, 1200), (image.Width, image.Height));
         double[] mean = [0.48145466, 0.4578275, 0.40821073];
         var full = new byte[448 * 336 * 3];
-
-        // Warm up (JIT), then time the best of a few runs.
+        var again = new byte[448 * 336 * 3];
         PilBicubic.Resize(image.Rgb.Span, 1600, 1200, 448, 336, full);
-        _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.ShortestEdgeCenterCrop, mean);
-        double bestFull = double.MaxValue, bestCrop = double.MaxValue, bestPad = double.MaxValue;
-        for (int run = 0; run < 5; run++)
+        PilBicubic.Resize(image.Rgb.Span, 1600, 1200, 448, 336, again);
+        Assert.Equal(full, again);
+        Assert.Contains(full, b => b != 0);
+
+        foreach (ResizeMode mode in (ResizeMode[])[ResizeMode.ShortestEdgeCenterCrop, ResizeMode.PadToSquare])
         {
-            long start = Stopwatch.GetTimestamp();
-            PilBicubic.Resize(image.Rgb.Span, 1600, 1200, 448, 336, full);
-            bestFull = Math.Min(bestFull, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            start = Stopwatch.GetTimestamp();
-            _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.ShortestEdgeCenterCrop, mean);
-            bestCrop = Math.Min(bestCrop, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
-            start = Stopwatch.GetTimestamp();
-            _ = ImagePreprocessor.ResizeAndCrop(image, 336, ResizeMode.PadToSquare, mean);
-            bestPad = Math.Min(bestPad, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+            byte[] square = ImagePreprocessor.ResizeAndCrop(image, 336, mode, mean);
+            Assert.Equal(336 * 336 * 3, square.Length);
+            Assert.Equal(square, ImagePreprocessor.ResizeAndCrop(image, 336, mode, mean));
         }
-
-        output.WriteLine($"1600×1200 → 448×336 full resize: {bestFull:F1} ms; 336 shortest-edge crop: {bestCrop:F1} ms; 336 pad_to_square: {bestPad:F1} ms (best of 5).");
-
-        // A generous bound, so a loaded CI machine does not fail it; the measured time is in the output.
-        Assert.True(bestFull < 500, $"the 1600×1200 → 448×336 resize took {bestFull:F1} ms");
     }
 
     /// <summary><c>image_mean</c> and <c>image_std</c> as the JSON's doubles, as Python reads them.</summary>
