@@ -192,17 +192,23 @@ public sealed class AnchorPlan
         int offset = 0;
         foreach ((SequenceSegment segment, int start, int count) in runs.Runs)
         {
-            ReadOnlySpan<T> source = segment switch
-            {
-                SequenceSegment.Prefix => prefix,
-                SequenceSegment.Image => image,
-                _ => text,
-            };
-            int runLength = count * d;
-            source.Slice(start * d, runLength).CopyTo(destination.Slice(offset, runLength));
-            offset += runLength;
+            CopyRun(segment, start, count, d, prefix, image, text, destination, ref offset);
         }
 #endif
+    }
+
+    /// <summary>Copies one run of rows from its segment to <paramref name="destination"/> at <paramref name="offset"/>, and advances it.</summary>
+    private static void CopyRun<T>(SequenceSegment segment, int start, int count, int d, ReadOnlySpan<T> prefix, ReadOnlySpan<T> image, ReadOnlySpan<T> text, Span<T> destination, ref int offset)
+    {
+        ReadOnlySpan<T> source = segment switch
+        {
+            SequenceSegment.Prefix => prefix,
+            SequenceSegment.Image => image,
+            _ => text,
+        };
+        int length = count * d;
+        source.Slice(start * d, length).CopyTo(destination.Slice(offset, length));
+        offset += length;
     }
 
     /// <summary>Writes the position ids 0 … L−1 of the regrouped sequence.</summary>
@@ -419,18 +425,8 @@ public sealed class AnchorPlan
         private readonly Span<T> _destination = destination;
         private int _offset;
 
-        public void Run(SequenceSegment segment, int start, int count, bool isCopy)
-        {
-            ReadOnlySpan<T> source = segment switch
-            {
-                SequenceSegment.Prefix => _prefix,
-                SequenceSegment.Image => _image,
-                _ => _text,
-            };
-            int length = count * d;
-            source.Slice(start * d, length).CopyTo(_destination.Slice(_offset, length));
-            _offset += length;
-        }
+        public void Run(SequenceSegment segment, int start, int count, bool isCopy) =>
+            CopyRun(segment, start, count, d, _prefix, _image, _text, _destination, ref _offset);
     }
 #endif
 }
