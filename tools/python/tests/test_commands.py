@@ -15,7 +15,7 @@ NEED_TORCH = {"export_llava.py", "generate.py", "make_fixtures.py", "pytorch_eag
 def test_every_command_is_listed():
     assert COMMANDS == sorted(NEED_TORCH | {
         "fuse.py", "hf_reference.py", "llama_tokenizer.py", "llama_tokenizer_reference.py",
-        "make_photo_references.py", "make_photos.py", "make_pope_excerpts.py", "quantize.py"})
+        "make_icon.py", "make_photo_references.py", "make_photos.py", "make_pope_excerpts.py", "quantize.py"})
 
 
 @pytest.mark.parametrize("command", COMMANDS)
