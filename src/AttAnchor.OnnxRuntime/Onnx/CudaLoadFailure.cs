@@ -10,6 +10,10 @@ internal static partial class CudaLoadFailure
     private const string Cuda13 = "install the CUDA 13 toolkit or its runtime libraries";
     private const string Driver = "the NVIDIA driver's library: install a driver that supports CUDA 13";
     private const string CuDnn = "cuDNN 9: install cuDNN 9 for CUDA 13, or pip's nvidia-cudnn-cu13";
+    private const string CuBlas = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas";
+    private const string CuRand = $"cuRAND of CUDA 13: {Cuda13}, or pip's nvidia-curand";
+    private const string CudaRuntime = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime";
+    private const string CuFft = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft";
 
     /// <summary>What ONNX Runtime's own provider libraries' names hold (libonnxruntime_providers_cuda.so, onnxruntime_providers_shared.dll).</summary>
     private const string OwnFile = "onnxruntime_providers_";
@@ -17,17 +21,17 @@ internal static partial class CudaLoadFailure
     /// <summary>What provides each library the CUDA provider loads, by file name (Linux sonames and Windows DLLs).</summary>
     private static readonly Dictionary<string, string> Providers = new(StringComparer.OrdinalIgnoreCase)
     {
-        ["libcublasLt.so.13"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
-        ["libcublas.so.13"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
-        ["libcurand.so.10"] = $"cuRAND of CUDA 13: {Cuda13}, or pip's nvidia-curand",
-        ["libcudart.so.13"] = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime",
-        ["libcufft.so.12"] = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft",
+        ["libcublasLt.so.13"] = CuBlas,
+        ["libcublas.so.13"] = CuBlas,
+        ["libcurand.so.10"] = CuRand,
+        ["libcudart.so.13"] = CudaRuntime,
+        ["libcufft.so.12"] = CuFft,
         ["libcuda.so.1"] = Driver,
         ["libcudnn.so.9"] = CuDnn,
-        ["cublasLt64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
-        ["cublas64_13.dll"] = $"cuBLAS of CUDA 13: {Cuda13}, or pip's nvidia-cublas",
-        ["cudart64_13.dll"] = $"the CUDA 13 runtime: {Cuda13}, or pip's nvidia-cuda-runtime",
-        ["cufft64_12.dll"] = $"cuFFT of CUDA 13: {Cuda13}, or pip's nvidia-cufft",
+        ["cublasLt64_13.dll"] = CuBlas,
+        ["cublas64_13.dll"] = CuBlas,
+        ["cudart64_13.dll"] = CudaRuntime,
+        ["cufft64_12.dll"] = CuFft,
         ["nvcuda.dll"] = Driver,
         ["cudnn64_9.dll"] = CuDnn,
     };
